@@ -1,0 +1,108 @@
+// The on-flash format of the key-value store, version 1. docs/format.md is
+// the byte-by-byte specification; this header is its executable form, shared
+// by the store and by the host tools that inspect images.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "cairn/kvs/key.h"
+
+namespace cairn::kvs::format {
+
+inline constexpr uint8_t kVersion = 1;
+inline constexpr uint8_t kMagic[2] = {'C', 'N'};
+
+// Every header field (format unit, activation unit, slot) carries 8 bytes of
+// data and is padded with the erased value to the program alignment.
+inline constexpr size_t kFieldBytes = 8;
+constexpr size_t UnitSize(size_t alignment) {
+  return (kFieldBytes + alignment - 1) / alignment * alignment;
+}
+// Sector layout: [format unit][activation unit][slot 0][slot 1]...  values
+// grow down from the sector end.
+constexpr size_t SectorHeaderBytes(size_t alignment) {
+  return 2 * UnitSize(alignment);
+}
+
+// Size codes in the 13-bit size field of a slot.
+inline constexpr uint16_t kMaxInlineSize = 8189;
+inline constexpr uint16_t kSizeExtended = 8190;   // 32-bit size at region end
+inline constexpr uint16_t kSizeTombstone = 8191;  // a delete: no value
+inline constexpr size_t kExtendedSizeBytes = 4;
+
+// Slot kinds (2 bits). Batch members are only applied when the run of
+// members that holds them ends with a kBatchEnd slot.
+enum class Kind : uint8_t {
+  kLost = 0,         // the key's value was lost to corruption (DATA_LOSS)
+  kBatchEnd = 1,     // last entry of a batch: commits the run before it
+  kBatchMember = 2,  // entry of a batch that is not its last
+  kPlain = 3,        // an ordinary Put or Delete
+};
+
+struct SlotHeader {
+  Key key = 0;
+  uint16_t size_code = 0;  // 0..8189 inline size, or kSizeExtended/Tombstone
+  Kind kind = Kind::kPlain;
+  uint16_t crc = 0;  // CRC-16 over key, size code and value (see format.md)
+
+  bool is_tombstone() const { return size_code == kSizeTombstone; }
+  bool is_extended() const { return size_code == kSizeExtended; }
+};
+
+// Encodes/decodes the 8 data bytes of a slot. Decode returns false when the
+// parity bit does not match (the header is torn or corrupt).
+void EncodeSlot(const SlotHeader& header, std::span<std::byte, 8> out);
+bool DecodeSlot(std::span<const std::byte, 8> in, SlotHeader& header);
+
+// Bytes of the value region (before alignment) for a value of `size` bytes.
+constexpr size_t ValueRegionBytes(size_t size) {
+  return size > kMaxInlineSize ? size + kExtendedSizeBytes : size;
+}
+constexpr uint16_t SizeCodeFor(size_t size) {
+  return size > kMaxInlineSize ? kSizeExtended : static_cast<uint16_t>(size);
+}
+
+// CRC-16 seed for an entry: the CRC over the key and size code, to be
+// continued over the value bytes.
+uint16_t EntryCrcSeed(Key key, uint16_t size_code);
+
+struct FormatUnit {
+  uint8_t version = kVersion;
+  uint32_t erase_count = 0;  // 24 bits
+};
+struct ActivationUnit {
+  uint32_t sequence = 0;
+  uint16_t prev_slots = 0;  // committed slots of the ring predecessor
+};
+
+// Geometry the unit checksums bind to, so an image read with the wrong
+// geometry is recognised as such.
+struct GeometryTag {
+  uint32_t sector_size;
+  uint16_t alignment;
+};
+
+enum class UnitState : uint8_t {
+  kErased,   // every byte is the erased value
+  kValid,    // magic, version and checksum match
+  kBad,      // the bad-sector marker
+  kNewer,    // magic matches, version is newer than kVersion
+  kInvalid,  // anything else: torn, corrupt, foreign or other geometry
+};
+
+void EncodeFormatUnit(const FormatUnit& unit, const GeometryTag& geometry,
+                      std::span<std::byte, 8> out);
+UnitState DecodeFormatUnit(std::span<const std::byte, 8> in,
+                           const GeometryTag& geometry, std::byte erased,
+                           FormatUnit& unit);
+void EncodeActivationUnit(const ActivationUnit& unit,
+                          std::span<std::byte, 8> out);
+UnitState DecodeActivationUnit(std::span<const std::byte, 8> in,
+                               std::byte erased, ActivationUnit& unit);
+// True if the 8 bytes carry the magic of a format unit (any version or
+// geometry): used to tell "ours but unreadable" from "foreign".
+bool HasMagic(std::span<const std::byte, 8> in);
+
+}  // namespace cairn::kvs::format

@@ -1,0 +1,250 @@
+// The key-value store: 32-bit keys, byte-string values, on a FlashPartition.
+//
+// Log-structured and power-loss safe: an entry is appended to the active
+// sector and becomes visible only once fully written; sectors are used in a
+// strict ring so every sector is erased within one of every other; reclaiming
+// the oldest sector copies its live entries forward and erases it. RAM is
+// fixed at construction: 8 bytes of index per key (caller-owned) plus a few
+// dozen bytes of state. See docs/api.md and docs/format.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+
+#include "cairn/flash/flash_partition.h"
+#include "cairn/kvs/batch.h"
+#include "cairn/kvs/key.h"
+#include "cairn/lock.h"
+#include "cairn/status.h"
+#include "cairn/status_with_size.h"
+
+namespace cairn::kvs {
+
+// One index slot in RAM: the key and where its newest entry lives.
+struct IndexEntry {
+  Key key;
+  uint32_t location;
+};
+
+struct Options {
+  // Put/Delete/Commit may reclaim a sector (copy + erase) when they need
+  // room. When false they return RESOURCE_EXHAUSTED instead and the caller
+  // runs ReclaimOne() at a convenient time.
+  bool reclaim_on_put = true;
+  // Init() erases and formats a partition that holds something else (not
+  // cairn, or a newer format) instead of refusing it.
+  bool format_if_unusable = false;
+  // Optional lock taken around every call (nullptr: none).
+  Lock* lock = nullptr;
+};
+
+struct Stats {
+  size_t live_bytes = 0;         // flash bytes of the newest entries
+  size_t reclaimable_bytes = 0;  // written bytes a reclaim would free
+  size_t free_bytes = 0;         // never-written bytes ready for entries
+  size_t live_keys = 0;
+  size_t max_keys = 0;
+  size_t sector_count = 0;
+  size_t bad_sectors = 0;
+  uint32_t corruption_found = 0;     // entries or sectors found damaged
+  uint32_t corruption_repaired = 0;  // of those, repaired or contained
+};
+
+class Store {
+ public:
+  Store(FlashPartition& partition, std::span<IndexEntry> index,
+        const Options& options = Options());
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Mounts the partition: formats an erased one, repairs what a power cut
+  // left behind, refuses a foreign partition (FAILED_PRECONDITION) or a
+  // newer format (UNIMPLEMENTED) unless Options::format_if_unusable.
+  // INVALID_ARGUMENT: the geometry cannot hold a store.
+  // RESOURCE_EXHAUSTED: the flash holds more keys than the index can.
+  Status Init();
+  // Erases the whole partition and starts an empty store.
+  Status Format();
+  bool initialized() const { return initialized_; }
+
+  // Writes `value` under `key` (replacing any older value) atomically.
+  // INVALID_ARGUMENT: value larger than max_value_size().
+  // RESOURCE_EXHAUSTED: no room (index or flash); nothing changed.
+  Status Put(Key key, std::span<const std::byte> value);
+  template <typename T>
+  Status Put(Key key, const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return Put(key, std::as_bytes(std::span<const T, 1>(&value, 1)));
+  }
+
+  // Reads the value of `key` from byte `offset` into `out`. The size is the
+  // number of bytes copied. RESOURCE_EXHAUSTED (size = full value size) when
+  // `out` is too small for the rest of the value: `out` then holds the
+  // first bytes. NOT_FOUND, DATA_LOSS (checksum mismatch), OUT_OF_RANGE
+  // (offset past the end).
+  StatusWithSize Get(Key key, std::span<std::byte> out,
+                     size_t offset = 0) const;
+  // Reads a trivially-copyable value; INVALID_ARGUMENT if sizes differ.
+  template <typename T>
+  Status Get(Key key, T& value) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return GetExact(key, std::as_writable_bytes(std::span<T, 1>(&value, 1)));
+  }
+  StatusWithSize ValueSize(Key key) const;
+  // NOT_FOUND if the key has no value.
+  Status Delete(Key key);
+  bool Contains(Key key) const;
+
+  // Applies every operation of `batch` or none of them. INVALID_ARGUMENT if
+  // an operation is invalid or the batch cannot fit one sector (see
+  // max_batch_bytes()); RESOURCE_EXHAUSTED if the store has no room.
+  Status Commit(const BatchBase& batch);
+
+  // Reclaims the oldest sector now (copies its live entries forward and
+  // erases it), so later writes need not. For idle time.
+  Status ReclaimOne();
+  // Verifies every live entry, then reclaims every sector once so all
+  // reclaimable space is free.
+  Status FullMaintenance();
+
+  Stats GetStats() const;
+  // Erase counts of every sector, as recorded on flash (out.size() must be at
+  // least the sector count).
+  Status ReadEraseCounts(std::span<uint32_t> out) const;
+
+  size_t size() const { return key_count_; }
+  size_t max_size() const { return index_.size(); }
+  bool empty() const { return key_count_ == 0; }
+  // Largest value one Put accepts, and the largest total flash footprint of
+  // a batch (sum of entry footprints, see docs/api.md).
+  size_t max_value_size() const;
+  size_t max_batch_bytes() const;
+  const FlashPartition& partition() const { return *partition_; }
+
+  // Range-for over the live keys (in key order). Iterating while another
+  // thread writes may skip or repeat keys but never reads out of bounds.
+  class Item {
+   public:
+    Key key() const { return key_; }
+    StatusWithSize Get(std::span<std::byte> out, size_t offset = 0) const {
+      return store_->Get(key_, out, offset);
+    }
+    StatusWithSize ValueSize() const { return store_->ValueSize(key_); }
+
+   private:
+    friend class Store;
+    Item(const Store* store, Key key) : store_(store), key_(key) {}
+    const Store* store_;
+    Key key_;
+  };
+  class iterator {
+   public:
+    Item operator*() const;
+    iterator& operator++() {
+      ++position_;
+      return *this;
+    }
+    bool operator==(const iterator& other) const {
+      return Clamp() == other.Clamp();
+    }
+
+   private:
+    friend class Store;
+    iterator(const Store* store, size_t position)
+        : store_(store), position_(position) {}
+    size_t Clamp() const;
+    const Store* store_;
+    size_t position_;
+  };
+  iterator begin() const { return iterator(this, 0); }
+  iterator end() const { return iterator(this, SIZE_MAX); }
+
+ private:
+  struct Entry;
+  struct Mount;
+  class Writer;
+
+  Status GetExact(Key key, std::span<std::byte> out) const;
+
+  // ---- index ----
+  size_t Find(Key key) const;  // position of key, or index_.size() if absent
+  size_t LowerBound(Key key) const;
+  Status IndexSet(Key key, uint32_t location);
+  void IndexErase(size_t position);
+
+  // ---- geometry helpers ----
+  size_t SectorAddress(uint32_t sector) const;
+  uint32_t RingNext(uint32_t sector) const;
+  uint32_t RingPrev(uint32_t sector) const;
+  uint32_t PackLocation(uint32_t sector, uint32_t slot, size_t value) const;
+  uint32_t LocSector(uint32_t loc) const;
+  uint32_t LocSlot(uint32_t loc) const;
+  size_t LocValue(uint32_t loc) const;
+  size_t Footprint(uint16_t size_code, size_t region_bytes) const;
+
+  // ---- reading entries ----
+  Status ReadEntry(uint32_t location, Entry& entry) const;
+  Status CheckValue(const Entry& entry, std::span<std::byte> out,
+                    size_t offset) const;
+
+  // ---- mounting ----
+  Status DoInit();
+  Status FormatAll(bool erase);
+  Status ScanSector(Mount& mount, uint32_t sector, size_t slot_limit,
+                    bool active);
+  Status ApplySlot(Mount& mount, uint32_t sector, uint32_t slot,
+                   size_t value_offset, const struct SlotView& view);
+
+  // ---- writing ----
+  Status CheckWritable() const;
+  Status WriteOps(std::span<const BatchOp> ops, bool batch);
+  Status MakeRoom(size_t bytes);
+  Status Activate();
+  Status CopyLive(uint32_t from_sector);
+  Status AppendSlot(const struct SlotView& view,
+                    std::span<const std::byte> value, uint32_t& location);
+  Status EraseAndFormat(uint32_t sector, uint32_t erase_count);
+  Status ReadFormat(uint32_t sector, uint32_t& erase_count) const;
+  Status Remount();
+
+  FlashPartition* partition_;
+  std::span<IndexEntry> index_;
+  Options options_;
+  size_t key_count_ = 0;
+
+  // Geometry, derived once.
+  uint32_t sectors_ = 0;
+  uint16_t unit_ = 0;         // header field size (8 rounded to alignment)
+  uint16_t sector_header_ = 0;
+  uint8_t slot_bits_ = 0;     // location = sector | slot | value/alignment
+  uint8_t value_bits_ = 0;
+
+  // The ring.
+  uint32_t active_ = 0;        // active sector
+  uint32_t sequence_ = 0;      // its sequence number
+  uint32_t data_sectors_ = 0;  // sectors holding entries, active included
+  uint32_t bad_sectors_ = 0;
+  uint16_t slots_ = 0;         // slots used in the active sector
+  uint32_t value_end_ = 0;     // lowest value byte used in the active sector
+  size_t live_bytes_ = 0;
+
+  mutable uint32_t corruption_found_ = 0;
+  uint32_t corruption_repaired_ = 0;
+  bool initialized_ = false;
+  bool active_closed_ = false;  // no more appends to the active sector
+  bool needs_remount_ = false;  // a write failed: RAM must be rebuilt
+};
+
+// A Store with its index inside the object: room for kMaxKeys keys.
+template <size_t kMaxKeys>
+class KeyValueStore : private std::array<IndexEntry, kMaxKeys>, public Store {
+ public:
+  explicit KeyValueStore(FlashPartition& partition,
+                         const Options& options = Options())
+      : Store(partition, *static_cast<std::array<IndexEntry, kMaxKeys>*>(this),
+              options) {}
+};
+
+}  // namespace cairn::kvs

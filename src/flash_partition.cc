@@ -1,0 +1,97 @@
+#include "cairn/flash/flash_partition.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace cairn {
+
+FlashPartition::FlashPartition(FlashMemory& flash, size_t first_sector,
+                               size_t sector_count, size_t alignment)
+    : flash_(&flash),
+      first_sector_(first_sector),
+      sector_count_(sector_count),
+      alignment_(flash.alignment()) {
+  if (alignment > alignment_ && flash.alignment() != 0) {
+    alignment_ = (alignment + flash.alignment() - 1) / flash.alignment() *
+                 flash.alignment();
+  }
+}
+
+const std::byte* FlashPartition::mapped_base() const {
+  const std::byte* base = flash_->mapped_base();
+  return base == nullptr ? nullptr
+                         : base + first_sector_ * flash_->sector_size();
+}
+
+Status FlashPartition::CheckValid() const {
+  if (sector_count_ == 0 || first_sector_ > flash_->sector_count() ||
+      sector_count_ > flash_->sector_count() - first_sector_) {
+    return Status::OutOfRange();
+  }
+  if (alignment_ == 0 || alignment_ > FlashMemory::kMaxAlignment ||
+      sector_size() % alignment_ != 0) {
+    return Status::InvalidArgument();
+  }
+  return Status::Ok();
+}
+
+Status FlashPartition::CheckRange(size_t address, size_t length) const {
+  CAIRN_TRY(CheckValid());
+  if (address > size_bytes() || length > size_bytes() - address) {
+    return Status::OutOfRange();
+  }
+  return Status::Ok();
+}
+
+Status FlashPartition::Read(size_t address, std::span<std::byte> out) const {
+  CAIRN_TRY(CheckRange(address, out.size()));
+  return flash_->Read(first_sector_ * sector_size() + address, out);
+}
+
+Status FlashPartition::Program(size_t address,
+                               std::span<const std::byte> data) const {
+  CAIRN_TRY(CheckRange(address, data.size()));
+  if (address % alignment_ != 0 || data.size() % alignment_ != 0) {
+    return Status::InvalidArgument();
+  }
+  return flash_->Program(first_sector_ * sector_size() + address, data);
+}
+
+Status FlashPartition::ProgramPadded(size_t address,
+                                     std::span<const std::byte> data) const {
+  const size_t whole = data.size() / alignment_ * alignment_;
+  CAIRN_TRY(CheckRange(address, AlignUp(data.size())));
+  if (whole != 0) CAIRN_TRY(Program(address, data.first(whole)));
+  const size_t tail = data.size() - whole;
+  if (tail == 0) return Status::Ok();
+  std::array<std::byte, FlashMemory::kMaxAlignment> unit;
+  std::memcpy(unit.data(), data.data() + whole, tail);
+  std::fill(unit.begin() + tail, unit.begin() + alignment_, erased_value());
+  return Program(address + whole, std::span(unit).first(alignment_));
+}
+
+Status FlashPartition::Erase(size_t first, size_t count) const {
+  CAIRN_TRY(CheckValid());
+  if (first > sector_count_ || count > sector_count_ - first) {
+    return Status::OutOfRange();
+  }
+  return flash_->Erase(first_sector_ + first, count);
+}
+
+Result<bool> FlashPartition::IsErased(size_t address, size_t length) const {
+  CAIRN_TRY(CheckRange(address, length));
+  std::array<std::byte, 64> chunk;
+  while (length > 0) {
+    const size_t n = std::min(length, chunk.size());
+    CAIRN_TRY(Read(address, std::span(chunk).first(n)));
+    for (size_t i = 0; i < n; ++i) {
+      if (chunk[i] != erased_value()) return false;
+    }
+    address += n;
+    length -= n;
+  }
+  return true;
+}
+
+}  // namespace cairn
