@@ -27,8 +27,7 @@ class BatchBase {
   // Queues a Put; the bytes are read at Commit() time. RESOURCE_EXHAUSTED
   // when the batch is full.
   Status Put(Key key, std::span<const std::byte> value) {
-    return Add({key, value.data(), static_cast<uint32_t>(value.size()),
-                false});
+    return Add({key, value.data(), static_cast<uint32_t>(value.size()), false});
   }
   Status Delete(Key key) { return Add({key, nullptr, 0, true}); }
   void Clear() { size_ = 0; }

@@ -56,12 +56,18 @@ struct SlotHeader {
 void EncodeSlot(const SlotHeader& header, std::span<std::byte, 8> out);
 bool DecodeSlot(std::span<const std::byte, 8> in, SlotHeader& header);
 
-// Bytes of the value region (before alignment) for a value of `size` bytes.
-constexpr size_t ValueRegionBytes(size_t size) {
-  return size > kMaxInlineSize ? size + kExtendedSizeBytes : size;
-}
+// Size code for a value of `size` bytes.
 constexpr uint16_t SizeCodeFor(size_t size) {
   return size > kMaxInlineSize ? kSizeExtended : static_cast<uint16_t>(size);
+}
+// Bytes of the value region of an entry at program alignment `alignment`:
+// the value padded to the alignment, plus (extended entries only) one more
+// aligned unit whose first 4 bytes hold the value size.
+constexpr size_t ValueRegionBytes(size_t size, size_t alignment) {
+  const size_t padded = (size + alignment - 1) / alignment * alignment;
+  return size > kMaxInlineSize ? padded + (kExtendedSizeBytes + alignment - 1) /
+                                              alignment * alignment
+                               : padded;
 }
 
 // CRC-16 seed for an entry: the CRC over the key and size code, to be

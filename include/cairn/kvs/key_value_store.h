@@ -8,6 +8,7 @@
 // dozen bytes of state. See docs/api.md and docs/format.md.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -15,6 +16,7 @@
 
 #include "cairn/flash/flash_partition.h"
 #include "cairn/kvs/batch.h"
+#include "cairn/kvs/format.h"
 #include "cairn/kvs/key.h"
 #include "cairn/lock.h"
 #include "cairn/status.h"
@@ -73,9 +75,11 @@ class Store {
   // INVALID_ARGUMENT: value larger than max_value_size().
   // RESOURCE_EXHAUSTED: no room (index or flash); nothing changed.
   Status Put(Key key, std::span<const std::byte> value);
+  // Writes the bytes of a trivially-copyable value.
   template <typename T>
-  Status Put(Key key, const T& value) {
-    static_assert(std::is_trivially_copyable_v<T>);
+  requires(std::is_trivially_copyable_v<T> &&
+           !std::is_convertible_v<const T&, std::span<const std::byte>>) Status
+      Put(Key key, const T& value) {
     return Put(key, std::as_bytes(std::span<const T, 1>(&value, 1)));
   }
 
@@ -86,11 +90,12 @@ class Store {
   // (offset past the end).
   StatusWithSize Get(Key key, std::span<std::byte> out,
                      size_t offset = 0) const;
-  // Reads a trivially-copyable value; INVALID_ARGUMENT if sizes differ.
+  // Reads a trivially-copyable value; INVALID_ARGUMENT if the stored size
+  // differs from sizeof(T).
   template <typename T>
-  Status Get(Key key, T& value) const {
-    static_assert(std::is_trivially_copyable_v<T>);
-    return GetExact(key, std::as_writable_bytes(std::span<T, 1>(&value, 1)));
+  requires std::is_trivially_copyable_v<T> Status Get(Key key, T* value)
+  const {
+    return GetExact(key, std::as_writable_bytes(std::span<T, 1>(value, 1)));
   }
   StatusWithSize ValueSize(Key key) const;
   // NOT_FOUND if the key has no value.
@@ -164,87 +169,130 @@ class Store {
  private:
   struct Entry;
   struct Mount;
-  class Writer;
+  struct Cursor;
+  struct ScanState {
+    uint32_t sector;
+    bool in_run = false;
+    uint32_t run_first = 0;
+    size_t run_end = 0;
+  };
+  struct SectorInfo {
+    uint16_t sequence;  // low 16 bits
+    uint16_t prev_slots;
+    uint8_t flags;
+  };
+  static constexpr uint32_t kMaxBadSectors = 4;
+  static constexpr uint32_t kNoLimit = 0xFFFFFFFFu;
 
   Status GetExact(Key key, std::span<std::byte> out) const;
+  Status Prepare();
 
-  // ---- index ----
-  size_t Find(Key key) const;  // position of key, or index_.size() if absent
-  size_t LowerBound(Key key) const;
-  Status IndexSet(Key key, uint32_t location);
-  void IndexErase(size_t position);
-
-  // ---- geometry helpers ----
+  // Geometry.
+  Status CheckGeometry();
+  format::GeometryTag Tag() const;
   size_t SectorAddress(uint32_t sector) const;
+  size_t SlotAddress(uint32_t sector, uint32_t slot) const;
+  bool IsBad(uint32_t sector) const;
   uint32_t RingNext(uint32_t sector) const;
   uint32_t RingPrev(uint32_t sector) const;
-  uint32_t PackLocation(uint32_t sector, uint32_t slot, size_t value) const;
+  uint32_t PackLocation(uint32_t sector, uint32_t slot, size_t value_end) const;
   uint32_t LocSector(uint32_t loc) const;
   uint32_t LocSlot(uint32_t loc) const;
   size_t LocValue(uint32_t loc) const;
-  size_t Footprint(uint16_t size_code, size_t region_bytes) const;
+  size_t Region(const format::SlotHeader& h, size_t size) const;
+  size_t UsableBytes() const;
+  uint32_t UsableSectors() const;
+  size_t Capacity() const;
 
-  // ---- reading entries ----
-  Status ReadEntry(uint32_t location, Entry& entry) const;
+  // Index (sorted by key).
+  size_t LowerBound(Key key) const;
+  size_t Find(Key key) const;  // position, or index_.size() if absent
+  Status IndexSet(Key key, uint32_t location);
+  void IndexErase(size_t position);
+
+  // Reading.
+  Status ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
+                  std::span<const std::byte, 8> raw, Entry& entry) const;
+  Status ReadEntry(uint32_t location, Key key, Entry& entry) const;
   Status CheckValue(const Entry& entry, std::span<std::byte> out,
                     size_t offset) const;
+  Status ReadFormat(uint32_t sector, uint32_t& erase_count) const;
+  Status ReadUnits(uint32_t sector, std::span<std::byte> buffer,
+                   format::FormatUnit& fmt, format::UnitState& fmt_state,
+                   format::ActivationUnit& act,
+                   format::UnitState& act_state) const;
 
-  // ---- mounting ----
+  // Mounting.
   Status DoInit();
   Status FormatAll(bool erase);
-  Status ScanSector(Mount& mount, uint32_t sector, size_t slot_limit,
-                    bool active);
-  Status ApplySlot(Mount& mount, uint32_t sector, uint32_t slot,
-                   size_t value_offset, const struct SlotView& view);
+  Status SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const;
+  Status ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active);
+  Status Consume(ScanState& st, uint32_t slot, size_t value_end,
+                 const Entry& e);
+  Status ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
+                  size_t value_end);
+  Status ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
+  Status Apply(uint32_t sector, uint32_t slot, size_t value_end,
+               const Entry& e);
 
-  // ---- writing ----
-  Status CheckWritable() const;
+  // Writing.
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
   Status Activate();
-  Status CopyLive(uint32_t from_sector);
-  Status AppendSlot(const struct SlotView& view,
-                    std::span<const std::byte> value, uint32_t& location);
+  Status AppendEntry(Cursor& t, const format::SlotHeader& h,
+                     std::span<const std::byte> value);
+  Status CopyEntry(Cursor& t, IndexEntry& item);
+  Status ProgramVerified(size_t address, std::span<const std::byte> data) const;
+  Status WriteFormat(uint32_t sector, uint32_t erase_count);
+  Status WriteActivation(uint32_t sector, uint32_t sequence,
+                         uint16_t prev_slots);
   Status EraseAndFormat(uint32_t sector, uint32_t erase_count);
-  Status ReadFormat(uint32_t sector, uint32_t& erase_count) const;
-  Status Remount();
+  Status EnsureLiveBytes() const;
 
   FlashPartition* partition_;
   std::span<IndexEntry> index_;
   Options options_;
   size_t key_count_ = 0;
 
-  // Geometry, derived once.
+  // Geometry, derived by Init().
   uint32_t sectors_ = 0;
-  uint16_t unit_ = 0;         // header field size (8 rounded to alignment)
+  uint16_t unit_ = 0;  // a header field: 8 bytes rounded up to alignment
   uint16_t sector_header_ = 0;
-  uint8_t slot_bits_ = 0;     // location = sector | slot | value/alignment
+  uint8_t slot_bits_ = 0;  // a location is sector | slot | value end
   uint8_t value_bits_ = 0;
 
   // The ring.
-  uint32_t active_ = 0;        // active sector
+  uint32_t active_ = 0;        // the sector being filled
   uint32_t sequence_ = 0;      // its sequence number
   uint32_t data_sectors_ = 0;  // sectors holding entries, active included
   uint32_t bad_sectors_ = 0;
-  uint16_t slots_ = 0;         // slots used in the active sector
-  uint32_t value_end_ = 0;     // lowest value byte used in the active sector
-  size_t live_bytes_ = 0;
+  uint16_t bad_[kMaxBadSectors] = {};
+  uint16_t slots_ = 0;      // committed slots of the active sector
+  uint32_t value_end_ = 0;  // lowest value byte used in the active sector
 
+  mutable size_t live_bytes_ = 0;  // footprint of the newest entries
+  mutable bool live_valid_ = false;
   mutable uint32_t corruption_found_ = 0;
   uint32_t corruption_repaired_ = 0;
   bool initialized_ = false;
   bool active_closed_ = false;  // no more appends to the active sector
-  bool needs_remount_ = false;  // a write failed: RAM must be rebuilt
+  bool needs_remount_ = false;  // a write failed: rebuild RAM from flash
 };
+
+namespace internal {
+template <size_t kMaxKeys>
+struct IndexStorage {
+  std::array<IndexEntry, kMaxKeys> index_storage_;
+};
+}  // namespace internal
 
 // A Store with its index inside the object: room for kMaxKeys keys.
 template <size_t kMaxKeys>
-class KeyValueStore : private std::array<IndexEntry, kMaxKeys>, public Store {
+class KeyValueStore : private internal::IndexStorage<kMaxKeys>, public Store {
  public:
   explicit KeyValueStore(FlashPartition& partition,
                          const Options& options = Options())
-      : Store(partition, *static_cast<std::array<IndexEntry, kMaxKeys>*>(this),
-              options) {}
+      : Store(partition, this->index_storage_, options) {}
 };
 
 }  // namespace cairn::kvs

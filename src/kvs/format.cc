@@ -1,0 +1,126 @@
+#include "cairn/kvs/format.h"
+
+#include <bit>
+
+#include "cairn/checksum.h"
+
+namespace cairn::kvs::format {
+namespace {
+
+void Put16(std::byte* out, uint32_t v) {
+  out[0] = static_cast<std::byte>(v);
+  out[1] = static_cast<std::byte>(v >> 8);
+}
+void Put32(std::byte* out, uint32_t v) {
+  Put16(out, v);
+  Put16(out + 2, v >> 16);
+}
+uint32_t Get16(const std::byte* in) {
+  return static_cast<uint32_t>(in[0]) | static_cast<uint32_t>(in[1]) << 8;
+}
+uint32_t Get32(const std::byte* in) { return Get16(in) | Get16(in + 2) << 16; }
+
+int OnesIn(const std::byte* in, size_t n) {
+  int ones = 0;
+  for (size_t i = 0; i < n; ++i) {
+    ones += std::popcount(static_cast<unsigned>(in[i]));
+  }
+  return ones;
+}
+
+bool AllEqual(std::span<const std::byte, 8> in, std::byte value) {
+  for (std::byte b : in) {
+    if (b != value) return false;
+  }
+  return true;
+}
+
+uint16_t UnitCrc(const std::byte* fields, const GeometryTag* geometry) {
+  uint16_t crc = Crc16::Compute(std::span(fields, 6));
+  if (geometry != nullptr) {
+    std::byte tag[6];
+    Put32(tag, geometry->sector_size);
+    Put16(tag + 4, geometry->alignment);
+    crc = Crc16::Update(crc, tag);
+  }
+  return crc;
+}
+
+}  // namespace
+
+void EncodeSlot(const SlotHeader& header, std::span<std::byte, 8> out) {
+  Put32(out.data(), header.key);
+  uint32_t info = (header.size_code & 0x1FFFu) |
+                  (static_cast<uint32_t>(header.kind) & 3u) << 13;
+  Put16(out.data() + 4, info);
+  // Odd parity over the 48 bits of key and info: an all-erased or all-zero
+  // slot never decodes.
+  if (OnesIn(out.data(), 6) % 2 == 0) Put16(out.data() + 4, info | 0x8000u);
+  Put16(out.data() + 6, header.crc);
+}
+
+bool DecodeSlot(std::span<const std::byte, 8> in, SlotHeader& header) {
+  if (OnesIn(in.data(), 6) % 2 == 0) return false;
+  const uint32_t info = Get16(in.data() + 4);
+  header.key = Get32(in.data());
+  header.size_code = static_cast<uint16_t>(info & 0x1FFFu);
+  header.kind = static_cast<Kind>((info >> 13) & 3u);
+  header.crc = static_cast<uint16_t>(Get16(in.data() + 6));
+  return true;
+}
+
+uint16_t EntryCrcSeed(Key key, uint16_t size_code) {
+  std::byte fields[6];
+  Put32(fields, key);
+  Put16(fields + 4, size_code & 0x1FFFu);
+  return Crc16::Compute(fields);
+}
+
+void EncodeFormatUnit(const FormatUnit& unit, const GeometryTag& geometry,
+                      std::span<std::byte, 8> out) {
+  out[0] = std::byte{kMagic[0]};
+  out[1] = std::byte{kMagic[1]};
+  out[2] = std::byte{unit.version};
+  out[3] = static_cast<std::byte>(unit.erase_count);
+  Put16(out.data() + 4, unit.erase_count >> 8);
+  Put16(out.data() + 6, UnitCrc(out.data(), &geometry));
+}
+
+bool HasMagic(std::span<const std::byte, 8> in) {
+  return in[0] == std::byte{kMagic[0]} && in[1] == std::byte{kMagic[1]};
+}
+
+UnitState DecodeFormatUnit(std::span<const std::byte, 8> in,
+                           const GeometryTag& geometry, std::byte erased,
+                           FormatUnit& unit) {
+  if (AllEqual(in, erased)) return UnitState::kErased;
+  if (AllEqual(in, ~erased)) return UnitState::kBad;
+  if (!HasMagic(in) || in[2] == std::byte{0}) return UnitState::kInvalid;
+  unit.version = static_cast<uint8_t>(in[2]);
+  if (unit.version > kVersion) return UnitState::kNewer;
+  if (Get16(in.data() + 6) != UnitCrc(in.data(), &geometry)) {
+    return UnitState::kInvalid;
+  }
+  unit.erase_count = static_cast<uint32_t>(in[3]) | Get16(in.data() + 4) << 8;
+  return UnitState::kValid;
+}
+
+void EncodeActivationUnit(const ActivationUnit& unit,
+                          std::span<std::byte, 8> out) {
+  Put32(out.data(), unit.sequence);
+  Put16(out.data() + 4, unit.prev_slots);
+  Put16(out.data() + 6, UnitCrc(out.data(), nullptr) ^ 0x434Eu);
+}
+
+UnitState DecodeActivationUnit(std::span<const std::byte, 8> in,
+                               std::byte erased, ActivationUnit& unit) {
+  if (AllEqual(in, erased)) return UnitState::kErased;
+  if (Get16(in.data() + 6) != (UnitCrc(in.data(), nullptr) ^ 0x434Eu)) {
+    return UnitState::kInvalid;
+  }
+  unit.sequence = Get32(in.data());
+  unit.prev_slots = static_cast<uint16_t>(Get16(in.data() + 4));
+  return UnitState::kValid;
+}
+
+}  // namespace cairn::kvs::format

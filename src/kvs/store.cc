@@ -1,0 +1,1060 @@
+// The key-value store. docs/format.md explains the layout this code reads and
+// writes; docs/api.md the behaviour callers see.
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "cairn/checksum.h"
+#include "cairn/kvs/format.h"
+#include "cairn/kvs/key_value_store.h"
+
+namespace cairn::kvs {
+
+using format::Kind;
+using format::SlotHeader;
+using format::UnitState;
+
+namespace {
+
+constexpr uint32_t kLost = 0x80000000u;  // location flag: value unreadable
+constexpr size_t kMountChunk = 512;      // bytes of slots read per call
+constexpr size_t kScratchSectors = 64;   // sectors whose headers mount keeps
+constexpr size_t kCopyChunk = FlashMemory::kMaxAlignment;
+
+uint8_t BitsFor(size_t count) {  // bits to number 0..count-1
+  uint8_t bits = 1;
+  while (bits < 32 && (size_t{1} << bits) < count) ++bits;
+  return bits;
+}
+
+bool AllErased(const std::byte* p, size_t n, std::byte erased) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != erased) return false;
+  }
+  return true;
+}
+
+Status AsDataLoss(Status s) {
+  return s.ok() || s.IsUnavailable() ? s : Status::DataLoss();
+}
+
+}  // namespace
+
+// A slot as found on flash: its header and where its value region lies.
+struct Store::Entry {
+  SlotHeader header;
+  size_t value_address = 0;  // partition address of the value region
+  size_t size = 0;           // value bytes
+  size_t region = 0;         // aligned bytes of the value region
+};
+
+constexpr uint8_t kActive = 1, kBad = 2;  // SectorInfo::flags
+
+struct Store::Mount {
+  std::array<std::byte, kMountChunk> chunk;
+  std::array<SectorInfo, kScratchSectors> info;
+};
+
+// Where the next entry goes: a sector being filled.
+struct Store::Cursor {
+  uint32_t sector;
+  uint16_t slots;
+  uint32_t value_end;
+};
+
+Store::Store(FlashPartition& partition, std::span<IndexEntry> index,
+             const Options& options)
+    : partition_(&partition), index_(index), options_(options) {}
+
+// ---------------------------------------------------------------- geometry
+
+size_t Store::SectorAddress(uint32_t sector) const {
+  return size_t{sector} * partition_->sector_size();
+}
+
+bool Store::IsBad(uint32_t sector) const {
+  for (uint32_t i = 0; i < bad_sectors_; ++i) {
+    if (bad_[i] == sector) return true;
+  }
+  return false;
+}
+
+uint32_t Store::RingNext(uint32_t sector) const {
+  do {
+    sector = sector + 1 == sectors_ ? 0 : sector + 1;
+  } while (IsBad(sector));
+  return sector;
+}
+
+uint32_t Store::RingPrev(uint32_t sector) const {
+  do {
+    sector = sector == 0 ? sectors_ - 1 : sector - 1;
+  } while (IsBad(sector));
+  return sector;
+}
+
+// A location packs the sector, the slot and the offset where the slot's value
+// region ends (in alignment units): from those the slot header, the value
+// and an extended entry's size unit are all one read away.
+uint32_t Store::PackLocation(uint32_t sector, uint32_t slot,
+                             size_t value_end) const {
+  return (sector << (slot_bits_ + value_bits_)) | (slot << value_bits_) |
+         static_cast<uint32_t>(value_end / partition_->alignment());
+}
+uint32_t Store::LocSector(uint32_t loc) const {
+  return (loc & ~kLost) >> (slot_bits_ + value_bits_);
+}
+uint32_t Store::LocSlot(uint32_t loc) const {
+  return (loc >> value_bits_) & ((1u << slot_bits_) - 1);
+}
+size_t Store::LocValue(uint32_t loc) const {
+  return (loc & ((1u << value_bits_) - 1)) * partition_->alignment();
+}
+size_t Store::SlotAddress(uint32_t sector, uint32_t slot) const {
+  return SectorAddress(sector) + sector_header_ + size_t{slot} * unit_;
+}
+size_t Store::Region(const SlotHeader& h, size_t size) const {
+  if (h.is_tombstone() || h.kind == Kind::kLost) return 0;
+  return format::ValueRegionBytes(size, partition_->alignment());
+}
+size_t Store::UsableBytes() const {
+  return partition_->sector_size() - sector_header_;
+}
+uint32_t Store::UsableSectors() const { return sectors_ - bad_sectors_; }
+
+size_t Store::max_value_size() const {
+  const size_t cap = UsableBytes() - unit_;
+  if (cap <= format::kMaxInlineSize) return cap;
+  const size_t ext = cap - partition_->AlignUp(format::kExtendedSizeBytes);
+  return std::max<size_t>(format::kMaxInlineSize, ext);
+}
+
+size_t Store::max_batch_bytes() const { return UsableBytes(); }
+
+Status Store::CheckGeometry() {
+  const FlashPartition& p = *partition_;
+  CAIRN_TRY(p.CheckValid());
+  const size_t align = p.alignment();
+  unit_ = static_cast<uint16_t>(format::UnitSize(align));
+  sector_header_ = static_cast<uint16_t>(2 * unit_);
+  sectors_ = static_cast<uint32_t>(p.sector_count());
+  if (sectors_ < 2 || sectors_ > 16383 ||
+      p.sector_size() < sector_header_ + 2u * unit_ ||
+      p.sector_size() > (size_t{1} << 24) || index_.empty()) {
+    return Status::InvalidArgument();
+  }
+  const size_t max_slots = std::min<size_t>(UsableBytes() / unit_, 0xFFFF);
+  slot_bits_ = BitsFor(max_slots);
+  value_bits_ = BitsFor(p.sector_size() / align + 1);
+  if (BitsFor(sectors_) + slot_bits_ + value_bits_ > 31) {
+    return Status::InvalidArgument();
+  }
+  return Status::Ok();
+}
+
+format::GeometryTag Store::Tag() const {
+  return {static_cast<uint32_t>(partition_->sector_size()),
+          static_cast<uint16_t>(partition_->alignment())};
+}
+
+// ------------------------------------------------------------------- index
+
+size_t Store::LowerBound(Key key) const {
+  size_t lo = 0, hi = key_count_;
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (index_[mid].key < key) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+size_t Store::Find(Key key) const {
+  const size_t pos = LowerBound(key);
+  return pos < key_count_ && index_[pos].key == key ? pos : index_.size();
+}
+
+Status Store::IndexSet(Key key, uint32_t location) {
+  const size_t pos = LowerBound(key);
+  if (pos < key_count_ && index_[pos].key == key) {
+    index_[pos].location = location;
+    return Status::Ok();
+  }
+  if (key_count_ == index_.size()) return Status::ResourceExhausted();
+  std::memmove(&index_[pos + 1], &index_[pos],
+               (key_count_ - pos) * sizeof(IndexEntry));
+  index_[pos] = {key, location};
+  ++key_count_;
+  return Status::Ok();
+}
+
+void Store::IndexErase(size_t pos) {
+  std::memmove(&index_[pos], &index_[pos + 1],
+               (key_count_ - pos - 1) * sizeof(IndexEntry));
+  --key_count_;
+}
+
+// --------------------------------------------------------- reading entries
+
+// Reads the slot `slot` of `sector` whose value region ends at `value_end`.
+// Fills `entry`; DATA_LOSS if the slot does not decode or does not fit.
+Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
+                       std::span<const std::byte, 8> raw, Entry& entry) const {
+  if (!format::DecodeSlot(raw, entry.header)) return Status::DataLoss();
+  SlotHeader& h = entry.header;
+  entry.size = h.size_code;
+  if (h.is_extended()) {
+    std::byte len[4];
+    const size_t len_unit = partition_->AlignUp(format::kExtendedSizeBytes);
+    if (value_end < len_unit) return Status::DataLoss();
+    CAIRN_TRY(AsDataLoss(
+        partition_->Read(SectorAddress(sector) + value_end - len_unit, len)));
+    entry.size = static_cast<uint32_t>(len[0]) |
+                 static_cast<uint32_t>(len[1]) << 8 |
+                 static_cast<uint32_t>(len[2]) << 16 |
+                 static_cast<uint32_t>(len[3]) << 24;
+    if (entry.size <= format::kMaxInlineSize ||
+        entry.size > partition_->sector_size()) {
+      return Status::DataLoss();
+    }
+  } else if (h.is_tombstone()) {
+    entry.size = 0;
+  }
+  entry.region = Region(h, entry.size);
+  const size_t slots_end = sector_header_ + (size_t{slot} + 1) * unit_;
+  if (value_end < slots_end || value_end - slots_end < entry.region) {
+    return Status::DataLoss();
+  }
+  entry.value_address = SectorAddress(sector) + value_end - entry.region;
+  return Status::Ok();
+}
+
+// Reads the entry the index location `loc` points at.
+Status Store::ReadEntry(uint32_t loc, Key key, Entry& entry) const {
+  if (loc & kLost) return Status::DataLoss();
+  const uint32_t sector = LocSector(loc);
+  const uint32_t slot = LocSlot(loc);
+  std::array<std::byte, 8> raw;
+  CAIRN_TRY(AsDataLoss(partition_->Read(SlotAddress(sector, slot), raw)));
+  CAIRN_TRY(ReadSlot(sector, slot, LocValue(loc), raw, entry));
+  if (entry.header.key != key || entry.header.kind == Kind::kLost ||
+      entry.header.is_tombstone()) {
+    return Status::DataLoss();
+  }
+  return Status::Ok();
+}
+
+// Reads the value of `entry` from `offset` into `out` while checking the
+// checksum over the whole value.
+Status Store::CheckValue(const Entry& entry, std::span<std::byte> out,
+                         size_t offset) const {
+  uint16_t crc = format::EntryCrcSeed(entry.header.key, entry.header.size_code);
+  std::array<std::byte, 64> scratch;
+  size_t pos = 0;
+  while (pos < entry.size) {
+    std::span<std::byte> dest;
+    if (pos == offset && !out.empty()) {
+      dest = out;
+    } else {
+      const size_t limit = pos < offset ? offset : entry.size;
+      dest = std::span(scratch).first(std::min(scratch.size(), limit - pos));
+    }
+    CAIRN_TRY(AsDataLoss(partition_->Read(entry.value_address + pos, dest)));
+    crc = Crc16::Update(crc, dest);
+    pos += dest.size();
+  }
+  if (crc != entry.header.crc) {
+    ++corruption_found_;
+    return Status::DataLoss();
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------ mount
+
+Status Store::Init() {
+  LockGuard guard(options_.lock);
+  return DoInit();
+}
+
+Status Store::Format() {
+  LockGuard guard(options_.lock);
+  initialized_ = false;
+  CAIRN_TRY(CheckGeometry());
+  return FormatAll(true);
+}
+
+Status Store::ReadUnits(uint32_t sector, std::span<std::byte> buffer,
+                        format::FormatUnit& fmt, UnitState& fmt_state,
+                        format::ActivationUnit& act,
+                        UnitState& act_state) const {
+  CAIRN_TRY(
+      partition_->Read(SectorAddress(sector), buffer.first(sector_header_)));
+  const std::byte erased = partition_->erased_value();
+  fmt_state = format::DecodeFormatUnit(buffer.first<8>(), Tag(), erased, fmt);
+  act_state = format::DecodeActivationUnit(
+      std::span<const std::byte, 8>(buffer.data() + unit_, 8), erased, act);
+  return Status::Ok();
+}
+
+Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
+  if (sector < kScratchSectors) {
+    info = m.info[sector];
+    return Status::Ok();
+  }
+  format::FormatUnit fmt;
+  format::ActivationUnit act;
+  UnitState fs, as;
+  CAIRN_TRY(ReadUnits(sector, m.chunk, fmt, fs, act, as));
+  info = {static_cast<uint16_t>(act.sequence), act.prev_slots,
+          static_cast<uint8_t>(as == UnitState::kValid ? kActive : 0)};
+  return Status::Ok();
+}
+
+Status Store::DoInit() {
+  initialized_ = false;
+  needs_remount_ = false;
+  active_closed_ = false;
+  key_count_ = 0;
+  bad_sectors_ = 0;
+  live_valid_ = false;
+  CAIRN_TRY(CheckGeometry());
+
+  // Pass 1: every sector's header units; find the newest activation.
+  Mount m;
+  bool any_active = false, any_valid = false, any_magic = false;
+  bool any_newer = false, units_erased = true;
+  uint32_t newest = 0;
+  for (uint32_t s = 0; s < sectors_; ++s) {
+    format::FormatUnit fmt;
+    format::ActivationUnit act;
+    UnitState fs, as;
+    Status read = ReadUnits(s, m.chunk, fmt, fs, act, as);
+    if (read.IsUnavailable()) return read;
+    if (!read.ok()) {
+      fs = as = UnitState::kInvalid;
+      ++corruption_found_;
+    }
+    uint8_t flags = 0;
+    if (fs == UnitState::kBad) {
+      flags = kBad;
+      if (bad_sectors_ < kMaxBadSectors) bad_[bad_sectors_++] = s;
+    } else if (as == UnitState::kValid) {
+      flags = kActive;
+      if (!any_active || act.sequence > sequence_) {
+        sequence_ = act.sequence;
+        newest = s;
+      }
+      any_active = true;
+    }
+    any_valid |= fs == UnitState::kValid;
+    any_newer |= fs == UnitState::kNewer;
+    any_magic |= format::HasMagic(std::span(m.chunk).first<8>());
+    units_erased &= fs == UnitState::kErased && as == UnitState::kErased;
+    if (s < kScratchSectors) {
+      m.info[s] = {static_cast<uint16_t>(act.sequence), act.prev_slots, flags};
+    }
+  }
+
+  if (any_newer && !options_.format_if_unusable) {
+    return Status::Unimplemented();
+  }
+  if (!any_active || any_newer) {
+    if (!any_valid && !any_magic) {
+      // Not ours: format it only if it is blank or we were told to.
+      Result<bool> blank = Result<bool>(false);
+      if (units_erased)
+        blank = partition_->IsErased(0, partition_->size_bytes());
+      CAIRN_TRY(blank.status());
+      if (!*blank && !options_.format_if_unusable) {
+        return Status::FailedPrecondition();
+      }
+      return FormatAll(!*blank);
+    }
+    if (!any_valid && !options_.format_if_unusable) {
+      return Status::FailedPrecondition();  // ours, but another geometry
+    }
+    // Formatted but never activated (or told to replace a newer format):
+    // nothing was ever committed, so start over.
+    return FormatAll(true);
+  }
+
+  // The data sectors are the newest one and those before it in the ring
+  // whose sequence numbers count down from it.
+  active_ = newest;
+  const uint32_t max_data = UsableSectors() - 1;
+  uint32_t oldest_distance = 0;
+  uint32_t s = active_;
+  for (uint32_t d = 1; d < max_data; ++d) {
+    s = RingPrev(s);
+    SectorInfo info;
+    CAIRN_TRY(SectorFacts(m, s, info));
+    if ((info.flags & kActive) &&
+        info.sequence == static_cast<uint16_t>(sequence_ - d)) {
+      oldest_distance = d;
+    }
+  }
+  data_sectors_ = oldest_distance + 1;
+  uint32_t oldest = active_;
+  for (uint32_t d = 0; d < oldest_distance; ++d) oldest = RingPrev(oldest);
+
+  // Pass 2: oldest to newest, apply every committed slot.
+  s = oldest;
+  for (uint32_t d = oldest_distance + 1; d-- > 0; s = RingNext(s)) {
+    SectorInfo info;
+    CAIRN_TRY(SectorFacts(m, s, info));
+    if (!(info.flags & kActive) ||
+        info.sequence != static_cast<uint16_t>(sequence_ - d)) {
+      ++corruption_found_;  // a data sector whose header is unreadable
+      continue;
+    }
+    uint32_t limit = kNoLimit;
+    if (d > 0) {
+      SectorInfo next;
+      CAIRN_TRY(SectorFacts(m, RingNext(s), next));
+      if ((next.flags & kActive) &&
+          next.sequence == static_cast<uint16_t>(sequence_ - d + 1)) {
+        limit = next.prev_slots;
+      }
+    }
+    CAIRN_TRY(ScanSector(m, s, limit, d == 0));
+  }
+  initialized_ = true;
+  return Status::Ok();
+}
+
+Status Store::Apply(uint32_t sector, uint32_t slot, size_t value_end,
+                    const Entry& e) {
+  const SlotHeader& h = e.header;
+  if (h.is_tombstone()) {
+    const size_t pos = Find(h.key);
+    if (pos != index_.size()) IndexErase(pos);
+    return Status::Ok();
+  }
+  return IndexSet(h.key, PackLocation(sector, slot, value_end) |
+                             (h.kind == Kind::kLost ? kLost : 0));
+}
+
+// Applies slots [first, stop) of `sector`: the members of a committed batch.
+Status Store::ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
+                       size_t value_end) {
+  for (uint32_t slot = first; slot < stop; ++slot) {
+    std::array<std::byte, 8> raw;
+    Entry e;
+    CAIRN_TRY(partition_->Read(SlotAddress(sector, slot), raw));
+    CAIRN_TRY(ReadSlot(sector, slot, value_end, raw, e));
+    CAIRN_TRY(Apply(sector, slot, value_end, e));
+    value_end -= e.region;
+  }
+  return Status::Ok();
+}
+
+Status Store::Consume(ScanState& st, uint32_t slot, size_t value_end,
+                      const Entry& e) {
+  switch (e.header.kind) {
+    case Kind::kBatchMember:
+      if (!st.in_run) {
+        st.in_run = true;
+        st.run_first = slot;
+        st.run_end = value_end;
+      }
+      return Status::Ok();
+    case Kind::kBatchEnd:
+      if (st.in_run) {
+        CAIRN_TRY(ApplyRun(st.sector, st.run_first, slot, st.run_end));
+      }
+      break;
+    default:
+      break;
+  }
+  st.in_run = false;  // a run not ended by kBatchEnd never happened
+  return Apply(st.sector, slot, value_end, e);
+}
+
+// Marks what a damaged sector still names: deletes stay deletes, every other
+// key whose entry is here becomes DATA_LOSS.
+Status Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
+  SlotHeader h;
+  if (!format::DecodeSlot(raw, h)) return Status::Ok();
+  Entry e;
+  e.header = h;
+  if (!h.is_tombstone()) e.header.kind = Kind::kLost;
+  return Apply(sector, 0, 0, e);
+}
+
+Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
+                         bool active) {
+  const std::byte erased = partition_->erased_value();
+  const size_t sector_size = partition_->sector_size();
+  const uint32_t per_chunk = static_cast<uint32_t>(kMountChunk / unit_);
+  ScanState st{sector};
+  size_t value_end = sector_size;
+  uint32_t chunk_first = 0, chunk_count = 0;
+  bool damaged = false, torn = false, have_pending = false;
+  Entry pending;
+  uint32_t pending_slot = 0;
+  size_t pending_end = 0;
+  uint32_t slot = 0;
+
+  for (; slot < limit; ++slot) {
+    const size_t room_end = damaged ? sector_size : value_end;
+    const size_t slots_end = sector_header_ + (size_t{slot} + 1) * unit_;
+    if (slots_end > room_end) break;
+    if (slot >= chunk_first + chunk_count) {
+      size_t n = std::min<size_t>(per_chunk, limit - slot);
+      n = std::min(n, (room_end - slots_end) / unit_ + 1);
+      Status read = partition_->Read(SlotAddress(sector, slot),
+                                     std::span(m.chunk).first(n * unit_));
+      if (read.IsUnavailable()) return read;
+      if (!read.ok()) {
+        ++corruption_found_;
+        break;
+      }
+      chunk_first = slot;
+      chunk_count = static_cast<uint32_t>(n);
+    }
+    const std::span<const std::byte, 8> raw(
+        m.chunk.data() + (slot - chunk_first) * unit_, 8);
+    if (AllErased(raw.data(), 8, erased)) {
+      if (!active && limit != kNoLimit) ++corruption_found_;
+      break;
+    }
+    if (damaged) {
+      CAIRN_TRY(ApplyDamaged(sector, raw));
+      continue;
+    }
+    Entry e;
+    Status read = ReadSlot(sector, slot, value_end, raw, e);
+    if (read.IsUnavailable()) return read;
+    if (!read.ok()) {
+      if (active) {  // only the last write can be torn
+        torn = true;
+        break;
+      }
+      ++corruption_found_;
+      damaged = true;
+      continue;
+    }
+    const size_t end = value_end;
+    value_end -= e.region;
+    if (!active) {
+      CAIRN_TRY(Consume(st, slot, end, e));
+      continue;
+    }
+    if (have_pending)
+      CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+    pending = e;
+    pending_slot = slot;
+    pending_end = end;
+    have_pending = true;
+  }
+  if (!active) return Status::Ok();
+
+  // The active sector: the last slot is applied only if its value checks.
+  uint32_t committed = slot;
+  if (have_pending) {
+    Status check = CheckValue(pending, {}, 0);
+    if (check.IsUnavailable()) return check;
+    if (check.ok()) {
+      CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+    } else {
+      torn = true;
+      committed = pending_slot;
+      value_end = pending_end;
+    }
+  }
+  // A torn slot or an unfinished batch stays the last thing in this sector:
+  // the next write opens a new sector that records `committed`.
+  active_closed_ = torn || st.in_run;
+  slots_ = static_cast<uint16_t>(committed);
+  value_end_ = static_cast<uint32_t>(value_end);
+  return Status::Ok();
+}
+
+Status Store::FormatAll(bool erase) {
+  key_count_ = 0;
+  live_bytes_ = 0;
+  live_valid_ = true;
+  bad_sectors_ = 0;
+  for (uint32_t s = 0; s < sectors_; ++s) {
+    uint32_t count = 0;
+    if (erase) {
+      if (!ReadFormat(s, count).ok()) count = 0;
+      ++count;
+      CAIRN_TRY(partition_->Erase(s, 1));
+    }
+    CAIRN_TRY(WriteFormat(s, count));
+  }
+  CAIRN_TRY(WriteActivation(0, 1, 0));
+  active_ = 0;
+  sequence_ = 1;
+  data_sectors_ = 1;
+  slots_ = 0;
+  value_end_ = static_cast<uint32_t>(partition_->sector_size());
+  active_closed_ = false;
+  needs_remount_ = false;
+  initialized_ = true;
+  return Status::Ok();
+}
+
+// ----------------------------------------------------------------- writing
+
+Status Store::ProgramVerified(size_t address,
+                              std::span<const std::byte> data) const {
+  CAIRN_TRY(AsDataLoss(partition_->ProgramPadded(address, data)));
+  std::array<std::byte, 64> back;
+  for (size_t pos = 0; pos < data.size(); pos += back.size()) {
+    const size_t n = std::min(back.size(), data.size() - pos);
+    CAIRN_TRY(
+        AsDataLoss(partition_->Read(address + pos, std::span(back).first(n))));
+    if (std::memcmp(back.data(), data.data() + pos, n) != 0) {
+      return Status::DataLoss();
+    }
+  }
+  return Status::Ok();
+}
+
+Status Store::WriteFormat(uint32_t sector, uint32_t erase_count) {
+  std::array<std::byte, 8> raw;
+  format::EncodeFormatUnit({format::kVersion, erase_count}, Tag(), raw);
+  return ProgramVerified(SectorAddress(sector), raw);
+}
+
+Status Store::WriteActivation(uint32_t sector, uint32_t sequence,
+                              uint16_t prev_slots) {
+  std::array<std::byte, 8> raw;
+  format::EncodeActivationUnit({sequence, prev_slots}, raw);
+  return ProgramVerified(SectorAddress(sector) + unit_, raw);
+}
+
+Status Store::ReadFormat(uint32_t sector, uint32_t& erase_count) const {
+  std::array<std::byte, 8> raw;
+  CAIRN_TRY(partition_->Read(SectorAddress(sector), raw));
+  format::FormatUnit fmt;
+  if (format::DecodeFormatUnit(raw, Tag(), partition_->erased_value(), fmt) !=
+      UnitState::kValid) {
+    return Status::DataLoss();
+  }
+  erase_count = fmt.erase_count;
+  return Status::Ok();
+}
+
+Status Store::EraseAndFormat(uint32_t sector, uint32_t erase_count) {
+  CAIRN_TRY(AsDataLoss(partition_->Erase(sector, 1)));
+  return WriteFormat(sector, erase_count & 0xFFFFFF);
+}
+
+// Appends one slot (header first, then the value) at cursor `t`.
+Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
+                          std::span<const std::byte> value) {
+  const size_t region = Region(h, value.size());
+  const size_t slots_end = sector_header_ + (size_t{t.slots} + 1) * unit_;
+  if (t.value_end < slots_end || t.value_end - slots_end < region) {
+    return Status::ResourceExhausted();
+  }
+  const size_t base = SectorAddress(t.sector);
+  const size_t start = t.value_end - region;
+  std::array<std::byte, 8> raw;
+  format::EncodeSlot(h, raw);
+  CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
+  if (region != 0) CAIRN_TRY(ProgramVerified(base + start, value));
+  if (h.is_extended()) {
+    const uint32_t n = static_cast<uint32_t>(value.size());
+    const std::byte len[4] = {
+        static_cast<std::byte>(n), static_cast<std::byte>(n >> 8),
+        static_cast<std::byte>(n >> 16), static_cast<std::byte>(n >> 24)};
+    CAIRN_TRY(ProgramVerified(base + start + partition_->AlignUp(n), len));
+  }
+  ++t.slots;
+  t.value_end = static_cast<uint32_t>(start);
+  return Status::Ok();
+}
+
+// Copies the entry at `loc` to cursor `t` byte for byte (its checksum is
+// never recomputed, so a damaged value stays detectably damaged).
+Status Store::CopyEntry(Cursor& t, IndexEntry& item) {
+  Entry e;
+  std::array<std::byte, 8> raw;
+  const uint32_t sector = LocSector(item.location);
+  Status read = Status::DataLoss();
+  if (!(item.location & kLost)) {
+    read = partition_->Read(SlotAddress(sector, LocSlot(item.location)), raw);
+    if (read.ok()) {
+      read = ReadSlot(sector, LocSlot(item.location), LocValue(item.location),
+                      raw, e);
+    }
+  }
+  if (read.IsUnavailable()) return read;
+  const uint32_t slot = t.slots;
+  const size_t end = t.value_end;
+  if (!read.ok() || e.header.key != item.key) {
+    // Nothing readable to carry: keep the key, as DATA_LOSS.
+    SlotHeader lost{item.key, 0, Kind::kLost,
+                    format::EntryCrcSeed(item.key, 0)};
+    CAIRN_TRY(AppendEntry(t, lost, {}));
+    item.location = PackLocation(t.sector, slot, end) | kLost;
+    return Status::Ok();
+  }
+  SlotHeader h = e.header;
+  if (h.kind != Kind::kLost) h.kind = Kind::kPlain;
+  const size_t slots_end = sector_header_ + (size_t{slot} + 1) * unit_;
+  if (end < slots_end || end - slots_end < e.region) {
+    return Status::ResourceExhausted();
+  }
+  format::EncodeSlot(h, raw);
+  CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, slot), raw));
+  const size_t to = SectorAddress(t.sector) + end - e.region;
+  std::array<std::byte, kCopyChunk> chunk;
+  const size_t step =
+      kCopyChunk / partition_->alignment() * partition_->alignment();
+  for (size_t pos = 0; pos < e.region; pos += step) {
+    const size_t n = std::min(step, e.region - pos);
+    const std::span<std::byte> part = std::span(chunk).first(n);
+    CAIRN_TRY(AsDataLoss(partition_->Read(e.value_address + pos, part)));
+    CAIRN_TRY(ProgramVerified(to + pos, part));
+  }
+  ++t.slots;
+  t.value_end = static_cast<uint32_t>(end - e.region);
+  item.location = PackLocation(t.sector, slot, end) | (item.location & kLost);
+  return Status::Ok();
+}
+
+// Opens the next sector of the ring. When the ring is full this retires the
+// oldest sector: its live entries are copied into the new sector before the
+// new sector's activation unit (the commit point) is written, and it is
+// erased after.
+Status Store::Activate() {
+  const uint32_t next = RingNext(active_);
+  const bool retire = data_sectors_ + 1 >= UsableSectors();
+  std::array<std::byte, 2 * FlashMemory::kMaxAlignment> units;
+  format::FormatUnit fmt;
+  format::ActivationUnit act;
+  UnitState fs, as;
+  CAIRN_TRY(ReadUnits(next, units, fmt, fs, act, as));
+  std::array<std::byte, 8> slot0;
+  CAIRN_TRY(partition_->Read(SlotAddress(next, 0), slot0));
+  if (fs != UnitState::kValid || as != UnitState::kErased ||
+      !AllErased(slot0.data(), 8, partition_->erased_value())) {
+    uint32_t count = 0;
+    if (fs == UnitState::kValid) {
+      count = fmt.erase_count + 1;
+    } else if (!ReadFormat(active_, count).ok()) {
+      count = 0;  // no better estimate: a neighbour's count is unreadable
+    }
+    CAIRN_TRY(EraseAndFormat(next, count));
+  }
+  Cursor t{next, 0, static_cast<uint32_t>(partition_->sector_size())};
+  const uint32_t victim = RingNext(next);
+  if (retire) {
+    for (size_t i = 0; i < key_count_; ++i) {
+      if (LocSector(index_[i].location) == victim) {
+        CAIRN_TRY(CopyEntry(t, index_[i]));
+      }
+    }
+  }
+  CAIRN_TRY(WriteActivation(next, sequence_ + 1, slots_));
+  active_ = next;
+  ++sequence_;
+  slots_ = t.slots;
+  value_end_ = t.value_end;
+  active_closed_ = false;
+  if (!retire) {
+    ++data_sectors_;
+    return Status::Ok();
+  }
+  uint32_t count = 0;
+  if (!ReadFormat(victim, count).ok() && !ReadFormat(next, count).ok()) {
+    count = 0;
+  }
+  return EraseAndFormat(victim, count + 1);
+}
+
+size_t Store::Capacity() const {
+  const uint32_t data = UsableSectors() - 1;
+  return (data >= 2 ? data - 1 : 1) * UsableBytes();
+}
+
+Status Store::EnsureLiveBytes() const {
+  if (live_valid_) return Status::Ok();
+  size_t live = 0;
+  for (size_t i = 0; i < key_count_; ++i) {
+    Entry e;
+    Status s = ReadEntry(index_[i].location, index_[i].key, e);
+    if (s.IsUnavailable()) return s;
+    live += unit_ + (s.ok() ? e.region : 0);
+  }
+  live_bytes_ = live;
+  live_valid_ = true;
+  return Status::Ok();
+}
+
+Status Store::MakeRoom(size_t bytes) {
+  for (uint32_t tries = 0;; ++tries) {
+    if (!active_closed_ &&
+        sector_header_ + size_t{slots_} * unit_ + bytes <= value_end_) {
+      return Status::Ok();
+    }
+    if (tries > UsableSectors()) return Status::ResourceExhausted();
+    if (!options_.reclaim_on_put && data_sectors_ + 1 >= UsableSectors()) {
+      return Status::ResourceExhausted();
+    }
+    Status s = Activate();
+    if (!s.ok()) {
+      needs_remount_ = true;
+      return s;
+    }
+  }
+}
+
+Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
+  // What the operations need: flash bytes, new keys, change in live bytes.
+  CAIRN_TRY(EnsureLiveBytes());
+  size_t total = 0, new_keys = 0;
+  ptrdiff_t delta = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const BatchOp& op = ops[i];
+    if (!op.is_delete && op.size > max_value_size()) {
+      return Status::InvalidArgument();
+    }
+    const size_t bytes =
+        unit_ + (op.is_delete ? 0
+                              : format::ValueRegionBytes(
+                                    op.size, partition_->alignment()));
+    total += bytes;
+    bool overridden = false;
+    for (size_t j = i + 1; j < ops.size(); ++j) {
+      overridden |= ops[j].key == op.key;
+    }
+    if (overridden) continue;
+    size_t old = 0;
+    const size_t pos = Find(op.key);
+    if (pos != index_.size()) {
+      Entry e;
+      old = unit_ +
+            (ReadEntry(index_[pos].location, op.key, e).ok() ? e.region : 0);
+    } else if (!op.is_delete) {
+      ++new_keys;
+    }
+    delta += static_cast<ptrdiff_t>(op.is_delete ? 0 : bytes) -
+             static_cast<ptrdiff_t>(old);
+  }
+  if (total > max_batch_bytes()) return Status::InvalidArgument();
+  if (key_count_ + new_keys > index_.size()) {
+    return Status::ResourceExhausted();
+  }
+  if (delta > 0 && live_bytes_ + static_cast<size_t>(delta) > Capacity()) {
+    return Status::ResourceExhausted();
+  }
+
+  // Write every slot; if a program fails, close the sector and try once more
+  // in a fresh one.
+  Cursor t{};
+  for (int attempt = 0;; ++attempt) {
+    CAIRN_TRY(MakeRoom(total));
+    t = {active_, slots_, value_end_};
+    Status s = Status::Ok();
+    for (size_t i = 0; i < ops.size() && s.ok(); ++i) {
+      const BatchOp& op = ops[i];
+      const std::span<const std::byte> value(op.data, op.size);
+      SlotHeader h;
+      h.key = op.key;
+      h.size_code =
+          op.is_delete ? format::kSizeTombstone : format::SizeCodeFor(op.size);
+      h.kind = !batch                ? Kind::kPlain
+               : i + 1 == ops.size() ? Kind::kBatchEnd
+                                     : Kind::kBatchMember;
+      h.crc = Crc16::Update(format::EntryCrcSeed(h.key, h.size_code), value);
+      s = AppendEntry(t, h, value);
+      if (s.ok()) {
+        slots_ = t.slots;
+        value_end_ = t.value_end;
+      }
+    }
+    if (s.ok()) break;
+    active_closed_ = true;
+    if (s.IsUnavailable() || attempt == 1) {
+      needs_remount_ = true;
+      return s;
+    }
+  }
+
+  // Everything is on flash: update the index in the order of the slots.
+  uint32_t slot = slots_ - static_cast<uint32_t>(ops.size());
+  size_t end = value_end_ + total - ops.size() * unit_;
+  for (const BatchOp& op : ops) {
+    const size_t region = op.is_delete ? 0
+                                       : format::ValueRegionBytes(
+                                             op.size, partition_->alignment());
+    if (op.is_delete) {
+      const size_t pos = Find(op.key);
+      if (pos != index_.size()) IndexErase(pos);
+    } else {
+      CAIRN_TRY(IndexSet(op.key, PackLocation(active_, slot, end)));
+    }
+    ++slot;
+    end -= region;
+  }
+  live_bytes_ =
+      static_cast<size_t>(static_cast<ptrdiff_t>(live_bytes_) + delta);
+  return Status::Ok();
+}
+
+// --------------------------------------------------------------- public API
+
+Status Store::Prepare() {
+  if (needs_remount_) return DoInit();
+  return initialized_ ? Status::Ok() : Status::FailedPrecondition();
+}
+
+Status Store::Put(Key key, std::span<const std::byte> value) {
+  LockGuard guard(options_.lock);
+  CAIRN_TRY(Prepare());
+  const BatchOp op{key, value.data(), static_cast<uint32_t>(value.size()),
+                   false};
+  if (value.size() > max_value_size()) return Status::InvalidArgument();
+  return WriteOps(std::span(&op, 1), false);
+}
+
+Status Store::Delete(Key key) {
+  LockGuard guard(options_.lock);
+  CAIRN_TRY(Prepare());
+  if (Find(key) == index_.size()) return Status::NotFound();
+  const BatchOp op{key, nullptr, 0, true};
+  return WriteOps(std::span(&op, 1), false);
+}
+
+Status Store::Commit(const BatchBase& batch) {
+  LockGuard guard(options_.lock);
+  CAIRN_TRY(Prepare());
+  if (batch.empty()) return Status::Ok();
+  return WriteOps(batch.ops(), true);
+}
+
+StatusWithSize Store::Get(Key key, std::span<std::byte> out,
+                          size_t offset) const {
+  LockGuard guard(options_.lock);
+  if (!initialized_ || needs_remount_) {
+    return StatusWithSize(Status::FailedPrecondition(), 0);
+  }
+  const size_t pos = Find(key);
+  if (pos == index_.size()) return StatusWithSize(Status::NotFound(), 0);
+  Entry e;
+  Status s = ReadEntry(index_[pos].location, key, e);
+  if (!s.ok()) {
+    if (s.IsDataLoss()) ++corruption_found_;
+    return StatusWithSize(s, 0);
+  }
+  if (offset > e.size) return StatusWithSize(Status::OutOfRange(), 0);
+  const size_t rest = e.size - offset;
+  const size_t n = std::min(rest, out.size());
+  s = CheckValue(e, out.first(n), offset);
+  if (!s.ok()) {
+    if (s.IsDataLoss()) ++corruption_found_;
+    return StatusWithSize(s, 0);
+  }
+  if (n < rest) return StatusWithSize(Status::ResourceExhausted(), rest);
+  return StatusWithSize(n);
+}
+
+Status Store::GetExact(Key key, std::span<std::byte> out) const {
+  StatusWithSize r = Get(key, out);
+  if (r.status().IsResourceExhausted()) return Status::InvalidArgument();
+  CAIRN_TRY(r.status());
+  return r.size() == out.size() ? Status::Ok() : Status::InvalidArgument();
+}
+
+StatusWithSize Store::ValueSize(Key key) const {
+  LockGuard guard(options_.lock);
+  if (!initialized_ || needs_remount_) {
+    return StatusWithSize(Status::FailedPrecondition(), 0);
+  }
+  const size_t pos = Find(key);
+  if (pos == index_.size()) return StatusWithSize(Status::NotFound(), 0);
+  Entry e;
+  const Status s = ReadEntry(index_[pos].location, key, e);
+  return s.ok() ? StatusWithSize(e.size) : StatusWithSize(s, 0);
+}
+
+bool Store::Contains(Key key) const {
+  LockGuard guard(options_.lock);
+  return Find(key) != index_.size();
+}
+
+Status Store::ReclaimOne() {
+  LockGuard guard(options_.lock);
+  CAIRN_TRY(Prepare());
+  if (data_sectors_ + 1 < UsableSectors()) return Status::Ok();
+  Status s = Activate();
+  if (!s.ok()) needs_remount_ = true;
+  return s;
+}
+
+Status Store::FullMaintenance() {
+  LockGuard guard(options_.lock);
+  CAIRN_TRY(Prepare());
+  for (size_t i = 0; i < key_count_; ++i) {
+    Entry e;
+    Status s = ReadEntry(index_[i].location, index_[i].key, e);
+    if (s.ok()) s = CheckValue(e, {}, 0);
+    if (s.IsUnavailable()) return s;
+    if (!s.ok()) ++corruption_found_;
+  }
+  if (data_sectors_ + 1 < UsableSectors()) return Status::Ok();
+  for (uint32_t i = 0; i < data_sectors_; ++i) {
+    Status s = Activate();
+    if (!s.ok()) {
+      needs_remount_ = true;
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Stats Store::GetStats() const {
+  LockGuard guard(options_.lock);
+  Stats st;
+  st.live_keys = key_count_;
+  st.max_keys = index_.size();
+  st.sector_count = sectors_;
+  st.bad_sectors = bad_sectors_;
+  st.corruption_found = corruption_found_;
+  st.corruption_repaired = corruption_repaired_;
+  if (!initialized_) return st;
+  EnsureLiveBytes().IgnoreError();
+  const size_t slots_end = sector_header_ + size_t{slots_} * unit_;
+  const size_t active_free =
+      active_closed_ || value_end_ < slots_end ? 0 : value_end_ - slots_end;
+  const size_t written = data_sectors_ * UsableBytes() - active_free;
+  st.live_bytes = live_bytes_;
+  st.free_bytes =
+      active_free + (UsableSectors() - data_sectors_) * UsableBytes();
+  st.reclaimable_bytes = written > live_bytes_ ? written - live_bytes_ : 0;
+  return st;
+}
+
+Status Store::ReadEraseCounts(std::span<uint32_t> out) const {
+  LockGuard guard(options_.lock);
+  if (out.size() < partition_->sector_count()) {
+    return Status::InvalidArgument();
+  }
+  for (uint32_t s = 0; s < partition_->sector_count(); ++s) {
+    uint32_t count = 0;
+    Status st = ReadFormat(s, count);
+    if (st.IsUnavailable()) return st;
+    out[s] = st.ok() ? count : 0;
+  }
+  return Status::Ok();
+}
+
+Store::Item Store::iterator::operator*() const {
+  return Item(store_, store_->index_[Clamp()].key);
+}
+
+size_t Store::iterator::Clamp() const {
+  return std::min(position_, store_->key_count_);
+}
+
+}  // namespace cairn::kvs
