@@ -99,16 +99,7 @@ StatusWithSize BlobStore::GetFileName(std::span<char> out) {
     return StatusWithSize(status, 0);
   }
   if (valid_size_ == 0) return StatusWithSize(Status::NotFound(), 0);
-  const StatusWithSize size = kvs_->ValueSize(key_);
-  if (!size.ok()) return size;
-  const size_t length = size.size() - kMetadataHeaderBytes;
-  if (length > out.size()) {
-    return StatusWithSize(Status::ResourceExhausted(), length);
-  }
-  if (length == 0) return StatusWithSize(0);
-  const StatusWithSize got = kvs_->Get(
-      key_, std::as_writable_bytes(out.first(length)), kMetadataHeaderBytes);
-  return StatusWithSize(got.status(), got.ok() ? length : 0);
+  return kvs_->Get(key_, std::as_writable_bytes(out), kMetadataHeaderBytes);
 }
 
 // ---- writing ----
@@ -132,8 +123,13 @@ Status BlobStore::OpenWrite(std::span<std::byte> metadata) {
   return Status::Ok();
 }
 
-Result<size_t> BlobStore::ResumeWrite(std::span<std::byte> metadata) {
+StatusWithSize BlobStore::ResumeWrite(std::span<std::byte> metadata) {
   LockGuard guard(lock_);
+  const Status status = Resume(metadata);
+  return StatusWithSize(status, status.ok() ? flushed_ : 0);
+}
+
+Status BlobStore::Resume(std::span<std::byte> metadata) {
   CAIRN_TRY(Ready());
   if (writer_open_ || readers_ != 0) return Status::FailedPrecondition();
 
@@ -158,6 +154,7 @@ Result<size_t> BlobStore::ResumeWrite(std::span<std::byte> metadata) {
   // Back up past that sector and one full sector before it, and erase from
   // there to the end (units beyond may have been programmed with bytes
   // that read as erased).
+  ResetWrite();
   const size_t sector = partition_->sector_size();
   size_t used = partition_->sector_count();
   for (; used > 0; --used) {
@@ -177,13 +174,11 @@ Result<size_t> BlobStore::ResumeWrite(std::span<std::byte> metadata) {
                                 ? got.size() - kMetadataHeaderBytes
                                 : 0);
   flushed_ = resume;
-  buffered_ = 0;
   started_ = true;
-  failed_ = false;
   erased_ = false;
   valid_size_ = 0;
   writer_open_ = true;
-  return resume;
+  return Status::Ok();
 }
 
 Status BlobStore::CloseWrite() {
@@ -392,14 +387,6 @@ void BlobStore::CloseRead() {
   --readers_;
 }
 
-StatusWithSize BlobStore::Read(size_t offset, std::span<std::byte> out) {
-  LockGuard guard(lock_);
-  if (offset >= valid_size_) return StatusWithSize(Status::OutOfRange(), 0);
-  const size_t n = std::min(out.size(), valid_size_ - offset);
-  const Status status = partition_->Read(offset, out.first(n));
-  return StatusWithSize(status, status.ok() ? n : 0);
-}
-
 // ---- BlobWriter / DeferredWriter ----
 
 Status BlobWriter::Open() {
@@ -409,9 +396,9 @@ Status BlobWriter::Open() {
   return Status::Ok();
 }
 
-Result<size_t> BlobWriter::Resume() {
-  if (open_) return Status::FailedPrecondition();
-  Result<size_t> resumed = store_->ResumeWrite(metadata_);
+StatusWithSize BlobWriter::Resume() {
+  if (open_) return StatusWithSize(Status::FailedPrecondition(), 0);
+  const StatusWithSize resumed = store_->ResumeWrite(metadata_);
   open_ = resumed.ok();
   return resumed;
 }
@@ -498,11 +485,14 @@ size_t BlobReader::ConservativeReadLimit() const {
                                                 : 0;
 }
 
+// Readers need no lock: while one is open no writer can change the blob.
 StatusWithSize BlobReader::DoRead(std::span<std::byte> out) {
-  if (!open_) return StatusWithSize(Status::FailedPrecondition(), 0);
-  const StatusWithSize result = store_->Read(offset_, out);
-  offset_ += result.size();
-  return result;
+  const size_t n = std::min(out.size(), ConservativeReadLimit());
+  Status status = open_ ? Status::OutOfRange() : Status::FailedPrecondition();
+  if (n != 0) status = store_->partition_->Read(offset_, out.first(n));
+  if (!status.ok()) return StatusWithSize(status, 0);
+  offset_ += n;
+  return StatusWithSize(n);
 }
 
 Status BlobReader::DoSeek(size_t offset) {

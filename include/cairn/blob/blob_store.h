@@ -43,8 +43,9 @@ inline constexpr uint8_t kFlagChecksum = 0x02;
 
 // The key of a blob store's metadata record: KeyFromName("blob:" + name),
 // i.e. 32-bit FNV-1a over the five bytes "blob:" followed by the name.
+inline constexpr kvs::Key kMetadataKeyPrefixHash = kvs::KeyFromName("blob:");
 constexpr kvs::Key MetadataKey(std::string_view name) {
-  uint32_t hash = kvs::KeyFromName("blob:");
+  uint32_t hash = kMetadataKeyPrefixHash;
   for (char c : name) {
     hash ^= static_cast<uint8_t>(c);
     hash *= 0x01000193u;
@@ -93,7 +94,8 @@ class BlobStore {
   size_t MaxDataSizeBytes() const { return partition_->size_bytes(); }
   // Copies the stored blob's file name into `out` (no terminator); the size
   // is the name length. NOT_FOUND: no valid blob. RESOURCE_EXHAUSTED: `out`
-  // is shorter than the name (nothing copied, size = name length).
+  // is shorter than the name (it holds the first out.size() bytes; the size
+  // is the name length).
   StatusWithSize GetFileName(std::span<char> out);
 
   kvs::Key metadata_key() const { return key_; }
@@ -107,7 +109,8 @@ class BlobStore {
   Status Ready();
   Status Load();
   Status OpenWrite(std::span<std::byte> metadata);
-  Result<size_t> ResumeWrite(std::span<std::byte> metadata);
+  StatusWithSize ResumeWrite(std::span<std::byte> metadata);
+  Status Resume(std::span<std::byte> metadata);
   Status CloseWrite();
   void AbandonWrite();
   Status EraseBlob();
@@ -119,7 +122,6 @@ class BlobStore {
   size_t WriteLimit(bool deferred) const;
   Status OpenRead();
   void CloseRead();
-  StatusWithSize Read(size_t offset, std::span<std::byte> out);
 
   void ResetWrite();
   Status CheckWritable() const;
@@ -180,7 +182,8 @@ class BlobWriter : public Writer {
   // number of bytes kept; continue writing from there. The running checksum
   // is recomputed from flash. FAILED_PRECONDITION: something is open, or
   // there is no incomplete blob written with the same checksum setting.
-  Result<size_t> Resume();
+  // Flash errors are returned as they are (the writer stays closed).
+  StatusWithSize Resume();
   // Programs what is buffered (the last chunk padded to the alignment),
   // checks the checksum by reading the blob back and stores the complete
   // record. Closes the writer whatever the outcome. DATA_LOSS: a write or the
