@@ -359,6 +359,8 @@ Status Store::DoInit() {
     }
   }
 
+  // A newer format shows in every sector; one odd unit is a torn write.
+  any_newer &= !any_valid;
   if (any_newer && !options_.format_if_unusable) {
     return Status::Unimplemented();
   }
