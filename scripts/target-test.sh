@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds the on-target test program (target/) for a Cortex-M4 and a Cortex-M3,
+# runs each under qemu-system-arm with semihosting, and reports pass/fail,
+# the stack high-water marks and the linked size of the library.
+# Usage: scripts/target-test.sh [BUILD_DIR]        (default build/target)
+# Environment: CAIRN_QEMU_TIMEOUT (seconds per run, default 120),
+#              CAIRN_TARGETS (default "m4 m3").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${1:-build/target}
+timeout_s=${CAIRN_QEMU_TIMEOUT:-120}
+targets=${CAIRN_TARGETS:-"m4 m3"}
+
+die() { echo "target-test: $*" >&2; exit 1; }
+
+for tool in arm-none-eabi-g++ arm-none-eabi-size arm-none-eabi-nm cmake ninja \
+    timeout; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    die "'$tool' not found; install it with: scripts/install-deps.sh build target"
+done
+command -v qemu-system-arm >/dev/null 2>&1 ||
+  die "qemu-system-arm not found; the program cannot run. Install it with:" \
+      "scripts/install-deps.sh target (Debian package qemu-system-arm)"
+
+# name -> core flags, QEMU machine, extra CMake options
+config_for() {
+  case "$1" in
+    m4) echo "-mcpu=cortex-m4 -mthumb|mps2-an386|Cortex-M4 mps2-an386|OFF" ;;
+    m3) echo "-mcpu=cortex-m3 -mthumb|mps2-an385|Cortex-M3 mps2-an385, unaligned access traps|ON" ;;
+    *) die "unknown target '$1' (known: m4 m3)" ;;
+  esac
+}
+
+mkdir -p "$build"
+summary="$build/summary.txt"
+: >"$summary"
+failed=()
+for name in $targets; do
+  IFS='|' read -r cpu machine label strict <<<"$(config_for "$name")"
+  dir="$build/$name"
+  echo "== $label: building"
+  cmake -S target -B "$dir" -G Ninja \
+    -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi.cmake" \
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DCAIRN_CRC_SMALL=ON \
+    -DCAIRN_CPU_FLAGS="$cpu" -DCAIRN_TARGET_NAME="$label" \
+    -DCAIRN_TARGET_STRICT_ALIGN="$strict" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log" >&2; die "configuring $name failed"; }
+  cmake --build "$dir" >"$dir.build.log" 2>&1 ||
+    { cat "$dir.build.log" >&2; die "building $name failed"; }
+  elf="$dir/cairn_target_test.elf"
+
+  # The library must not reach for the heap or exceptions on target.
+  forbidden=$(arm-none-eabi-nm "$elf" | awk '{print $NF}' |
+    grep -xE 'malloc|free|calloc|realloc|_sbrk|_sbrk_r|_malloc_r|_Znwj|_Znaj|_ZdlPv|_ZdaPv|_ZdlPvj|__cxa_throw|__cxa_allocate_exception|__gxx_personality_v0' ||
+    true)
+  [ -z "$forbidden" ] ||
+    die "$name: the linked program uses the heap or exceptions: $forbidden"
+
+  echo "== $label: running (qemu-system-arm -M $machine, timeout ${timeout_s}s)"
+  log="$dir/run.log"
+  start=$(date +%s)
+  set +e
+  timeout --foreground -k 5 "$timeout_s" qemu-system-arm -M "$machine" \
+    -nographic -monitor none -semihosting \
+    -kernel "$elf" >"$log" 2>&1 </dev/null
+  rc=$?
+  set -e
+  elapsed=$(($(date +%s) - start))
+  cat "$log"
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+    echo "target-test: $name: TIMEOUT after ${timeout_s}s" >&2
+    failed+=("$name(timeout)")
+  elif [ $rc -ne 0 ] || ! grep -q '^RESULT: PASS' "$log"; then
+    echo "target-test: $name: FAILED (exit status $rc)" >&2
+    failed+=("$name")
+  fi
+
+  {
+    echo "### $label ($cpu, -Os, qemu $machine, ${elapsed}s, exit $rc)"
+    grep -E '^(kvs|blob|stack|ram)' "$log" || true
+    echo "program (arm-none-eabi-size):"
+    arm-none-eabi-size "$elf" | sed 's/^/  /'
+    echo "library objects as linked (bytes after --gc-sections):"
+    awk -v match_file=libcairn.a -f target/linked-size.awk \
+      "$dir/cairn_target_test.map" | sed 's/^/  /'
+    echo
+  } >>"$summary"
+done
+
+echo "== summary ($summary)"
+cat "$summary"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "target-test: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "target-test: all target runs passed"
