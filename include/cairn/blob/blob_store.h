@@ -225,7 +225,7 @@ class BlobWriter : public Writer {
 // programs the whole flash_write_size chunks and keeps the remainder; Close()
 // programs everything. Flush may run on another thread than Write when the
 // store has a Lock.
-class DeferredWriter final : public BlobWriter {
+class DeferredWriter : public BlobWriter {
  public:
   explicit DeferredWriter(BlobStore& store, std::span<std::byte> metadata = {})
       : BlobWriter(store, metadata) {}
