@@ -1,0 +1,184 @@
+// The on-flash format is a contract: a checked-in image made by the helper
+// below must decode, must be reproduced byte for byte by today's code, and
+// its fields must sit where docs/format.md says.
+//
+// After an intended format change: bump format::kVersion, update
+// docs/format.md, then regenerate with
+//   CAIRN_REGENERATE_GOLDEN=1 build/asan/tests/kvs_golden_test
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "cairn/checksum.h"
+#include "cairn/flash/ram_flash.h"
+#include "cairn/kvs/key_value_store.h"
+#include "gtest/gtest.h"
+
+namespace cairn::kvs {
+namespace {
+
+constexpr size_t kSectorSize = 1024;
+constexpr size_t kSectors = 4;
+const char* const kGoldenPath =
+    CAIRN_SOURCE_DIR "/tests/kvs/golden/v1_4k_a4.bin";
+
+std::span<const std::byte> Bytes(const std::string& s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+std::string Value(const Store& kvs, Key key) {
+  std::array<std::byte, 256> buf;
+  StatusWithSize r = kvs.Get(key, buf);
+  if (!r.ok()) return std::string("<") + r.status().str() + ">";
+  return std::string(reinterpret_cast<const char*>(buf.data()), r.size());
+}
+
+// The workload behind the golden image: plain puts, an update, a delete, a
+// batch and enough writes to open more sectors.
+void WriteGoldenWorkload(Store& kvs) {
+  ASSERT_TRUE(kvs.Put(KeyFromName("wifi.ssid"), Bytes("cairn-lab")).ok());
+  ASSERT_TRUE(kvs.Put(KeyFromName("boot.count"), uint32_t{42}).ok());
+  ASSERT_TRUE(kvs.Put(7, Bytes("seven")).ok());
+  ASSERT_TRUE(kvs.Put(KeyFromName("boot.count"), uint32_t{43}).ok());
+  ASSERT_TRUE(kvs.Delete(7).ok());
+  const std::string a = "a", bb = "bb";
+  Batch<2> batch;
+  ASSERT_TRUE(batch.Put(100, Bytes(a)).ok());
+  ASSERT_TRUE(batch.Put(101, Bytes(bb)).ok());
+  ASSERT_TRUE(kvs.Commit(batch).ok());
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(
+        kvs.Put(200, Bytes("log line " + std::to_string(i) + " ......")).ok());
+  }
+  ASSERT_TRUE(kvs.Put(201, Bytes("")).ok());
+}
+
+std::vector<std::byte> BuildImage() {
+  RamFlash<kSectorSize, kSectors> flash;
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  EXPECT_TRUE(kvs.Init().ok());
+  WriteGoldenWorkload(kvs);
+  return std::vector<std::byte>(flash.bytes().begin(), flash.bytes().end());
+}
+
+std::vector<std::byte> ReadGolden() {
+  std::ifstream in(kGoldenPath, std::ios::binary);
+  std::vector<char> raw((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(raw.size());
+  std::memcpy(out.data(), raw.data(), raw.size());
+  return out;
+}
+
+void ExpectGoldenContents(const Store& kvs) {
+  EXPECT_EQ(kvs.size(), 6u);
+  EXPECT_EQ(Value(kvs, KeyFromName("wifi.ssid")), "cairn-lab");
+  uint32_t count = 0;
+  EXPECT_TRUE(kvs.Get(KeyFromName("boot.count"), &count).ok());
+  EXPECT_EQ(count, 43u);
+  EXPECT_FALSE(kvs.Contains(7));
+  EXPECT_EQ(Value(kvs, 100), "a");
+  EXPECT_EQ(Value(kvs, 101), "bb");
+  EXPECT_EQ(Value(kvs, 200), "log line 39 ......");
+  EXPECT_EQ(Value(kvs, 201), "");
+}
+
+uint32_t Le(const std::vector<std::byte>& img, size_t at, int n) {
+  uint32_t v = 0;
+  for (int i = n - 1; i >= 0; --i) {
+    v = v << 8 | static_cast<uint32_t>(img[at + static_cast<size_t>(i)]);
+  }
+  return v;
+}
+
+TEST(KvsGolden, RegenerateWhenAsked) {
+  const char* env = std::getenv("CAIRN_REGENERATE_GOLDEN");
+  if (env == nullptr || env[0] != '1') GTEST_SKIP() << "not regenerating";
+  const std::vector<std::byte> image = BuildImage();
+  std::ofstream out(kGoldenPath, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(image.data()),
+            static_cast<std::streamsize>(image.size()));
+  ASSERT_TRUE(out.good());
+}
+
+TEST(KvsGolden, CheckedInImageDecodes) {
+  const std::vector<std::byte> golden = ReadGolden();
+  ASSERT_EQ(golden.size(), kSectorSize * kSectors) << kGoldenPath;
+  RamFlash<kSectorSize, kSectors> flash;
+  std::copy(golden.begin(), golden.end(), flash.bytes().begin());
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  ASSERT_TRUE(kvs.Init().ok());
+  ExpectGoldenContents(kvs);
+}
+
+TEST(KvsGolden, TodaysCodeWritesTheSameBytes) {
+  const std::vector<std::byte> golden = ReadGolden();
+  const std::vector<std::byte> image = BuildImage();
+  ASSERT_EQ(golden.size(), image.size());
+  size_t first_difference = image.size();
+  for (size_t i = 0; i < image.size(); ++i) {
+    if (golden[i] != image[i]) {
+      first_difference = i;
+      break;
+    }
+  }
+  EXPECT_EQ(first_difference, image.size())
+      << "the on-flash format changed at byte " << first_difference
+      << ": bump format::kVersion, update docs/format.md, regenerate";
+}
+
+// Decodes fields by the offsets docs/format.md gives, without format.h.
+TEST(KvsGolden, FieldsSitWhereTheSpecSays) {
+  const std::vector<std::byte> img = ReadGolden();
+  ASSERT_EQ(img.size(), kSectorSize * kSectors);
+  const size_t unit = 8;  // U for A = 4
+  for (size_t s = 0; s < kSectors; ++s) {
+    const size_t base = s * kSectorSize;
+    // Format unit: magic, version, 24-bit erase count, CRC with geometry.
+    EXPECT_EQ(img[base + 0], std::byte{'C'});
+    EXPECT_EQ(img[base + 1], std::byte{'N'});
+    EXPECT_EQ(img[base + 2], std::byte{1});
+    std::vector<std::byte> crc_input(img.begin() + base,
+                                     img.begin() + base + 6);
+    for (uint32_t v : {uint32_t{kSectorSize}}) {
+      for (int i = 0; i < 4; ++i) crc_input.push_back(std::byte(v >> 8 * i));
+    }
+    crc_input.push_back(std::byte{4});
+    crc_input.push_back(std::byte{0});
+    EXPECT_EQ(Le(img, base + 6, 2), Crc16::Compute(crc_input)) << s;
+  }
+  // Sector 0 was activated first: sequence 1, no predecessor.
+  EXPECT_EQ(Le(img, unit, 4), 1u);
+  EXPECT_EQ(Le(img, unit + 4, 2), 0u);
+  EXPECT_EQ(Le(img, unit + 6, 2),
+            Crc16::Compute(std::span(img).subspan(unit, 6)) ^ 0x434Eu);
+  // Slot 0: "wifi.ssid" = "cairn-lab", a plain entry; its value region is
+  // the last 12 bytes of the sector (9 bytes padded to 4).
+  const size_t slot0 = 2 * unit;
+  EXPECT_EQ(Le(img, slot0, 4), KeyFromName("wifi.ssid"));
+  const uint32_t info = Le(img, slot0 + 4, 2);
+  EXPECT_EQ(info & 0x1FFFu, 9u);
+  EXPECT_EQ((info >> 13) & 3u, 3u);
+  int ones = 0;
+  for (size_t i = 0; i < 6; ++i) {
+    ones += __builtin_popcount(static_cast<unsigned>(img[slot0 + i]));
+  }
+  EXPECT_EQ(ones % 2, 1) << "parity must be odd";
+  std::vector<std::byte> entry(img.begin() + slot0, img.begin() + slot0 + 4);
+  entry.push_back(std::byte{9});
+  entry.push_back(std::byte{0});
+  const size_t value_at = kSectorSize - 12;
+  entry.insert(entry.end(), img.begin() + value_at, img.begin() + value_at + 9);
+  EXPECT_EQ(Le(img, slot0 + 6, 2), Crc16::Compute(entry));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(&img[value_at]), 9),
+            "cairn-lab");
+  EXPECT_EQ(img[value_at + 9], std::byte{0xFF});  // padding is erased
+}
+
+}  // namespace
+}  // namespace cairn::kvs
