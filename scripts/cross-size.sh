@@ -5,7 +5,7 @@
 set -euo pipefail
 build=${1:-build/cross}
 objdir="$build/src/CMakeFiles/cairn.dir"
-mapfile -t objects < <(find "$objdir" -name '*.o' | sort)
+mapfile -t objects < <(find "$objdir" \( -name '*.o' -o -name '*.obj' \) | sort)
 [ ${#objects[@]} -gt 0 ] || { echo "cross-size: no objects in $objdir" >&2; exit 1; }
 arm-none-eabi-size -t "${objects[@]}" | sed "s|$objdir/||"
 forbidden=$(arm-none-eabi-nm -u "${objects[@]}" 2>/dev/null |
