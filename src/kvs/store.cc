@@ -649,78 +649,79 @@ Status Store::EraseAndFormat(uint32_t sector, uint32_t erase_count) {
   return WriteFormat(sector, erase_count & 0xFFFFFF);
 }
 
-// Appends one slot (header first, then the value) at cursor `t`.
-Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
-                          std::span<const std::byte> value) {
-  const size_t region = Region(h, value.size());
+// Reserves the next slot of cursor `t` for a value region of `region` bytes
+// and programs its header `raw`. Sets `value_address` to where the region
+// goes; the caller programs it.
+Status Store::BeginEntry(Cursor& t, std::span<const std::byte, 8> raw,
+                         size_t region, size_t& value_address) {
   const size_t slots_end = sector_header_ + (size_t{t.slots} + 1) * unit_;
   if (t.value_end < slots_end || t.value_end - slots_end < region) {
     return Status::ResourceExhausted();
   }
-  const size_t base = SectorAddress(t.sector);
-  const size_t start = t.value_end - region;
-  std::array<std::byte, 8> raw;
-  format::EncodeSlot(h, raw);
   CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
-  if (region != 0) CAIRN_TRY(ProgramVerified(base + start, value));
-  if (h.is_extended()) {
-    const uint32_t n = static_cast<uint32_t>(value.size());
-    const std::byte len[4] = {
-        static_cast<std::byte>(n), static_cast<std::byte>(n >> 8),
-        static_cast<std::byte>(n >> 16), static_cast<std::byte>(n >> 24)};
-    CAIRN_TRY(ProgramVerified(base + start + partition_->AlignUp(n), len));
-  }
   ++t.slots;
-  t.value_end = static_cast<uint32_t>(start);
+  t.value_end -= static_cast<uint32_t>(region);
+  value_address = SectorAddress(t.sector) + t.value_end;
   return Status::Ok();
 }
 
-// Copies the entry at `loc` to cursor `t` byte for byte (its checksum is
-// never recomputed, so a damaged value stays detectably damaged).
-Status Store::CopyEntry(Cursor& t, IndexEntry& item) {
-  Entry e;
+// Appends one entry (header first, then the value) at cursor `t`.
+Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
+                          std::span<const std::byte> value) {
   std::array<std::byte, 8> raw;
+  format::EncodeSlot(h, raw);
+  size_t at = 0;
+  CAIRN_TRY(BeginEntry(t, raw, Region(h, value.size()), at));
+  if (value.empty()) return Status::Ok();
+  CAIRN_TRY(ProgramVerified(at, value));
+  if (!h.is_extended()) return Status::Ok();
+  const uint32_t n = static_cast<uint32_t>(value.size());
+  const std::byte len[4] = {
+      static_cast<std::byte>(n), static_cast<std::byte>(n >> 8),
+      static_cast<std::byte>(n >> 16), static_cast<std::byte>(n >> 24)};
+  return ProgramVerified(at + partition_->AlignUp(n), len);
+}
+
+// Copies the entry `item` points at to cursor `t` byte for byte: the
+// checksum is never recomputed, so a damaged value stays detectably damaged.
+// Only the kind changes (a committed batch member becomes plain), which the
+// checksum does not cover; its parity bit is fixed up.
+Status Store::CopyEntry(Cursor& t, IndexEntry& item) {
   const uint32_t sector = LocSector(item.location);
-  Status read = Status::DataLoss();
-  if (!(item.location & kLost)) {
-    read = partition_->Read(SlotAddress(sector, LocSlot(item.location)), raw);
-    if (read.ok()) {
-      read = ReadSlot(sector, LocSlot(item.location), LocValue(item.location),
-                      raw, e);
-    }
-  }
-  if (read.IsUnavailable()) return read;
   const uint32_t slot = t.slots;
   const size_t end = t.value_end;
-  if (!read.ok() || e.header.key != item.key) {
+  std::array<std::byte, 8> raw;
+  Entry e;
+  Status read =
+      partition_->Read(SlotAddress(sector, LocSlot(item.location)), raw);
+  if (read.IsUnavailable()) return read;
+  if (read.ok())
+    read = ReadSlot(sector, LocSlot(item.location), LocValue(item.location),
+                    raw, e);
+  if (read.IsUnavailable()) return read;
+  if ((item.location & kLost) || !read.ok() || e.header.key != item.key) {
     // Nothing readable to carry: keep the key, as DATA_LOSS.
-    SlotHeader lost{item.key, 0, Kind::kLost,
-                    format::EntryCrcSeed(item.key, 0)};
-    CAIRN_TRY(AppendEntry(t, lost, {}));
+    CAIRN_TRY(AppendEntry(
+        t, {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)}, {}));
     item.location = PackLocation(t.sector, slot, end) | kLost;
     return Status::Ok();
   }
-  SlotHeader h = e.header;
-  if (h.kind != Kind::kLost) h.kind = Kind::kPlain;
-  const size_t slots_end = sector_header_ + (size_t{slot} + 1) * unit_;
-  if (end < slots_end || end - slots_end < e.region) {
-    return Status::ResourceExhausted();
+  const uint8_t kind_bits = static_cast<uint8_t>(e.header.kind);
+  if (kind_bits == 1 || kind_bits == 2) {  // one bit short of plain (3)
+    raw[5] ^= std::byte{0xE0} & ~std::byte(kind_bits << 5 | 0x1F);
   }
-  format::EncodeSlot(h, raw);
-  CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, slot), raw));
-  const size_t to = SectorAddress(t.sector) + end - e.region;
+  size_t to = 0;
+  CAIRN_TRY(BeginEntry(t, raw, e.region, to));
   std::array<std::byte, kCopyChunk> chunk;
   const size_t step =
       kCopyChunk / partition_->alignment() * partition_->alignment();
   for (size_t pos = 0; pos < e.region; pos += step) {
-    const size_t n = std::min(step, e.region - pos);
-    const std::span<std::byte> part = std::span(chunk).first(n);
+    const std::span<std::byte> part =
+        std::span(chunk).first(std::min(step, e.region - pos));
     CAIRN_TRY(AsDataLoss(partition_->Read(e.value_address + pos, part)));
     CAIRN_TRY(ProgramVerified(to + pos, part));
   }
-  ++t.slots;
-  t.value_end = static_cast<uint32_t>(end - e.region);
-  item.location = PackLocation(t.sector, slot, end) | (item.location & kLost);
+  item.location = PackLocation(t.sector, slot, end);
   return Status::Ok();
 }
 

@@ -239,6 +239,8 @@ class Store {
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
   Status Activate();
+  Status BeginEntry(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
+                    size_t& value_address);
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
                      std::span<const std::byte> value);
   Status CopyEntry(Cursor& t, IndexEntry& item);
