@@ -50,40 +50,48 @@ Status BlobStore::Ready() {
     return Status::InvalidArgument();
   }
   if (!kvs_->initialized()) return Status::FailedPrecondition();
-  Load().IgnoreError();  // an unusable record just means "no blob"
+  Load();  // an unusable record just means "no blob"
   initialized_ = true;
+  return Status::Ok();
+}
+
+// Reads the metadata record into `record` (the header at least; a name that
+// does not fit is left out) and sets `length` to the bytes read. NOT_FOUND:
+// no record. DATA_LOSS: unreadable or not a version-1 record.
+Status BlobStore::ReadRecord(std::span<std::byte> record, size_t& length) {
+  const StatusWithSize got = kvs_->Get(key_, record);
+  length = got.ok() ? got.size() : kMetadataHeaderBytes;
+  if (got.status().IsNotFound()) return got.status();
+  if ((!got.ok() && !got.status().IsResourceExhausted()) ||
+      got.size() < kMetadataHeaderBytes ||
+      record[0] != std::byte{kMetadataVersion}) {
+    return Status::DataLoss();
+  }
   return Status::Ok();
 }
 
 // Decides from the metadata record (and the bytes, when there is a checksum)
 // whether a valid blob is stored.
-Status BlobStore::Load() {
+void BlobStore::Load() {
   valid_size_ = 0;
-  corrupt_ = false;
   std::array<std::byte, kMetadataHeaderBytes> header;
-  const StatusWithSize got = kvs_->Get(key_, std::span<std::byte>(header));
-  if (!got.ok() && !got.status().IsResourceExhausted()) {
-    corrupt_ = !got.status().IsNotFound();
-    return got.status();
-  }
-  if (got.size() < kMetadataHeaderBytes ||
-      header[0] != std::byte{kMetadataVersion}) {
-    corrupt_ = true;
-    return Status::DataLoss();
-  }
+  size_t length;
+  Status status = ReadRecord(header, length);
   const uint8_t flags = static_cast<uint8_t>(header[1]);
-  if ((flags & kFlagComplete) == 0) return Status::NotFound();
   const size_t size = Get32(&header[2]);
-  corrupt_ = true;
-  if (size > partition_->size_bytes()) return Status::DataLoss();
-  if (checksum_ != nullptr) {
-    if ((flags & kFlagChecksum) == 0) return Status::DataLoss();
-    CAIRN_TRY(ChecksumOfFlash(size));
-    if (checksum_->value() != Get32(&header[6])) return Status::DataLoss();
+  if (status.ok() && (flags & kFlagComplete) == 0) status = Status::NotFound();
+  if (status.ok() && size > partition_->size_bytes()) {
+    status = Status::DataLoss();
   }
-  corrupt_ = false;
-  valid_size_ = size;
-  return Status::Ok();
+  if (status.ok() && checksum_ != nullptr) {
+    status = (flags & kFlagChecksum) == 0 ? Status::DataLoss()
+                                          : ChecksumOfFlash(size);
+    if (status.ok() && checksum_->value() != Get32(&header[6])) {
+      status = Status::DataLoss();
+    }
+  }
+  corrupt_ = !status.ok() && !status.IsNotFound();
+  if (status.ok()) valid_size_ = size;
 }
 
 bool BlobStore::HasData() { return ReadableDataBytes() != 0; }
@@ -112,43 +120,42 @@ void BlobStore::ResetWrite() {
   if (checksum_ != nullptr) checksum_->Reset();
 }
 
-Status BlobStore::OpenWrite(std::span<std::byte> metadata) {
+Status BlobStore::OpenWrite(BlobWriter* writer) {
   LockGuard guard(lock_);
   CAIRN_TRY(Ready());
-  if (writer_open_ || readers_ != 0) return Status::FailedPrecondition();
+  if (writer_ != nullptr || readers_ != 0) return Status::FailedPrecondition();
   ResetWrite();
-  metadata_ = metadata;
   name_length_ = 0;
-  writer_open_ = true;
+  writer_ = writer;
   return Status::Ok();
 }
 
-StatusWithSize BlobStore::ResumeWrite(std::span<std::byte> metadata) {
+StatusWithSize BlobStore::ResumeWrite(BlobWriter* writer) {
   LockGuard guard(lock_);
-  const Status status = Resume(metadata);
+  const Status status = Resume(writer);
   return StatusWithSize(status, status.ok() ? flushed_ : 0);
 }
 
-Status BlobStore::Resume(std::span<std::byte> metadata) {
+Status BlobStore::Resume(BlobWriter* writer) {
   CAIRN_TRY(Ready());
-  if (writer_open_ || readers_ != 0) return Status::FailedPrecondition();
+  if (writer_ != nullptr || readers_ != 0) return Status::FailedPrecondition();
 
   // The record must describe an incomplete blob written with the same
   // checksum setting. It is read into the writer's buffer so that the file
-  // name survives; a buffer too small for the name drops the name.
+  // name survives (a buffer too small for the name drops the name).
   std::array<std::byte, kMetadataHeaderBytes> header;
-  std::span<std::byte> record =
-      metadata.size() >= kMetadataHeaderBytes ? metadata : header;
-  const StatusWithSize got = kvs_->Get(key_, record);
-  if (got.status().IsNotFound()) return Status::FailedPrecondition();
-  if (!got.ok() && !got.status().IsResourceExhausted()) return got.status();
+  std::span<std::byte> record = writer->metadata_.size() >= header.size()
+                                    ? writer->metadata_
+                                    : std::span<std::byte>(header);
+  size_t length;
+  const Status status = ReadRecord(record, length);
   const uint8_t flags = static_cast<uint8_t>(record[1]);
-  if (got.size() < kMetadataHeaderBytes ||
-      record[0] != std::byte{kMetadataVersion} ||
-      (flags & kFlagComplete) != 0 ||
-      ((flags & kFlagChecksum) != 0) != (checksum_ != nullptr)) {
+  if (status.IsNotFound() || (status.ok() && ((flags & kFlagComplete) != 0 ||
+                                              ((flags & kFlagChecksum) != 0) !=
+                                                  (checksum_ != nullptr)))) {
     return Status::FailedPrecondition();
   }
+  CAIRN_TRY(status);
 
   // The furthest written point lies in the last sector that is not erased.
   // Back up past that sector and one full sector before it, and erase from
@@ -160,31 +167,34 @@ Status BlobStore::Resume(std::span<std::byte> metadata) {
   for (; used > 0; --used) {
     const Result<bool> erased =
         partition_->IsErased((used - 1) * sector, sector);
-    if (!erased.ok()) return erased.status();
+    CAIRN_TRY(erased.status());
     if (!*erased) break;
   }
   const size_t first = used >= 2 ? used - 2 : 0;
   CAIRN_TRY(partition_->Erase(first, partition_->sector_count() - first));
-  const size_t resume = first * sector;
-  if (checksum_ != nullptr) CAIRN_TRY(ChecksumOfFlash(resume));
+  flushed_ = first * sector;
+  if (checksum_ != nullptr) CAIRN_TRY(ChecksumOfFlash(flushed_));
 
-  metadata_ = metadata;
-  name_length_ =
-      static_cast<uint16_t>(record.data() == metadata.data() && got.ok()
-                                ? got.size() - kMetadataHeaderBytes
-                                : 0);
-  flushed_ = resume;
+  name_length_ = static_cast<uint16_t>(
+      record.data() == header.data() ? 0 : length - kMetadataHeaderBytes);
   started_ = true;
   erased_ = false;
   valid_size_ = 0;
-  writer_open_ = true;
+  writer_ = writer;
   return Status::Ok();
 }
 
-Status BlobStore::CloseWrite() {
+Status BlobStore::CloseWrite(const BlobWriter* writer) {
   LockGuard guard(lock_);
-  if (!writer_open_) return Status::FailedPrecondition();
-  writer_open_ = false;
+  if (writer_ != writer) return Status::FailedPrecondition();
+  const Status status = Finish();
+  writer_ = nullptr;
+  return status;
+}
+
+// Programs what is buffered, checks the bytes on flash against the running
+// checksum, then stores the complete record.
+Status BlobStore::Finish() {
   if (failed_) return Status::DataLoss();
   if (buffered_ != 0) {
     CAIRN_TRY(Commit(buffer_.first(buffered_)));
@@ -194,28 +204,23 @@ Status BlobStore::CloseWrite() {
   if (checksum_ != nullptr) {
     const uint32_t expected = checksum_->value();
     if (!ChecksumOfFlash(flushed_).ok() || checksum_->value() != expected) {
-      failed_ = true;
-      return Status::DataLoss();
+      return Fail();
     }
   }
-  if (!PutRecord(true).ok()) {
-    failed_ = true;
-    return Status::DataLoss();
-  }
+  if (!PutRecord(true).ok()) return Fail();
   started_ = false;
   valid_size_ = flushed_;
   return Status::Ok();
 }
 
-void BlobStore::AbandonWrite() {
+void BlobStore::AbandonWrite(const BlobWriter* writer) {
   LockGuard guard(lock_);
-  writer_open_ = false;
-  buffered_ = 0;
+  if (writer_ == writer) writer_ = nullptr;
 }
 
-Status BlobStore::EraseBlob() {
+Status BlobStore::EraseBlob(const BlobWriter* writer) {
   LockGuard guard(lock_);
-  if (!writer_open_) return Status::FailedPrecondition();
+  if (writer_ != writer) return Status::FailedPrecondition();
   ResetWrite();
   Status status = DeleteRecord();
   if (status.ok() && !erased_) status = partition_->EraseAll();
@@ -224,38 +229,48 @@ Status BlobStore::EraseBlob() {
   return status;
 }
 
-Status BlobStore::DiscardBlob() {
+Status BlobStore::DiscardBlob(const BlobWriter* writer) {
   LockGuard guard(lock_);
-  if (!writer_open_) return Status::FailedPrecondition();
+  if (writer_ != writer) return Status::FailedPrecondition();
   ResetWrite();
   const Status status = DeleteRecord();
   failed_ = !status.ok();
   return status;
 }
 
-Status BlobStore::SetFileName(std::string_view name) {
+Status BlobStore::SetFileName(const BlobWriter* writer, std::string_view name) {
   LockGuard guard(lock_);
-  if (!writer_open_) return Status::FailedPrecondition();
-  if (name.size() > MaxFileNameLength()) return Status::ResourceExhausted();
-  std::memcpy(metadata_.data() + kMetadataHeaderBytes, name.data(),
+  if (writer_ != writer) return Status::FailedPrecondition();
+  if (name.size() > MaxFileNameLength(writer)) {
+    return Status::ResourceExhausted();
+  }
+  std::memcpy(writer_->metadata_.data() + kMetadataHeaderBytes, name.data(),
               name.size());
   name_length_ = static_cast<uint16_t>(name.size());
   return Status::Ok();
 }
 
-size_t BlobStore::MaxFileNameLength() const {
-  const size_t limit = std::min(metadata_.size(), kvs_->max_value_size());
+size_t BlobStore::MaxFileNameLength(const BlobWriter* writer) const {
+  if (writer_ != writer) return 0;
+  const size_t limit =
+      std::min(writer->metadata_.size(), kvs_->max_value_size());
   return limit > kMetadataHeaderBytes ? limit - kMetadataHeaderBytes : 0;
 }
 
-Status BlobStore::CheckWritable() const {
-  if (!writer_open_) return Status::FailedPrecondition();
+Status BlobStore::CheckWritable(const BlobWriter* writer) const {
+  if (writer_ != writer) return Status::FailedPrecondition();
   return failed_ ? Status::DataLoss() : Status::Ok();
 }
 
-Status BlobStore::Write(std::span<const std::byte> data, bool deferred) {
+Status BlobStore::Fail() {
+  failed_ = true;
+  return Status::DataLoss();
+}
+
+Status BlobStore::Write(const BlobWriter* writer,
+                        std::span<const std::byte> data, bool deferred) {
   LockGuard guard(lock_);
-  CAIRN_TRY(CheckWritable());
+  CAIRN_TRY(CheckWritable(writer));
   if (data.size() > partition_->size_bytes() - flushed_ - buffered_) {
     return Status::OutOfRange();
   }
@@ -277,9 +292,9 @@ Status BlobStore::Write(std::span<const std::byte> data, bool deferred) {
   return Status::Ok();
 }
 
-Status BlobStore::Flush() {
+Status BlobStore::Flush(const BlobWriter* writer) {
   LockGuard guard(lock_);
-  CAIRN_TRY(CheckWritable());
+  CAIRN_TRY(CheckWritable(writer));
   return FlushWhole();
 }
 
@@ -298,17 +313,11 @@ Status BlobStore::FlushWhole() {
 // that a torn program never spans more than two sectors), the last partial
 // alignment unit padded. Any failure makes the blob unwritable.
 Status BlobStore::Commit(std::span<const std::byte> data) {
-  if (!started_ && !Begin().ok()) {
-    failed_ = true;
-    return Status::DataLoss();
-  }
+  if (!started_ && !Begin().ok()) return Fail();
   while (!data.empty()) {
     const auto chunk =
         data.first(std::min(data.size(), partition_->sector_size()));
-    if (!partition_->ProgramPadded(flushed_, chunk).ok()) {
-      failed_ = true;
-      return Status::DataLoss();
-    }
+    if (!partition_->ProgramPadded(flushed_, chunk).ok()) return Fail();
     if (checksum_ != nullptr) checksum_->Update(chunk);
     flushed_ += chunk.size();
     data = data.subspan(chunk.size());
@@ -337,7 +346,8 @@ Status BlobStore::DeleteRecord() {
 Status BlobStore::PutRecord(bool complete) {
   std::array<std::byte, kMetadataHeaderBytes> header;
   std::span<std::byte> record =
-      metadata_.size() >= kMetadataHeaderBytes ? metadata_ : header;
+      writer_->metadata_.size() >= kMetadataHeaderBytes ? writer_->metadata_
+                                                        : header;
   record[0] = std::byte{kMetadataVersion};
   record[1] = std::byte((complete ? kFlagComplete : 0) |
                         (checksum_ != nullptr ? kFlagChecksum : 0));
@@ -362,9 +372,9 @@ Status BlobStore::ChecksumOfFlash(size_t size) {
   return Status::Ok();
 }
 
-size_t BlobStore::WriteLimit(bool deferred) const {
+size_t BlobStore::WriteLimit(const BlobWriter* writer, bool deferred) const {
   LockGuard guard(lock_);
-  if (!CheckWritable().ok()) return 0;
+  if (!CheckWritable(writer).ok()) return 0;
   const size_t room = partition_->size_bytes() - flushed_ - buffered_;
   return deferred ? std::min(room, buffer_.size() - buffered_) : room;
 }
@@ -374,7 +384,7 @@ size_t BlobStore::WriteLimit(bool deferred) const {
 Status BlobStore::OpenRead() {
   LockGuard guard(lock_);
   CAIRN_TRY(Ready());
-  if (writer_open_) return Status::FailedPrecondition();
+  if (writer_ != nullptr) return Status::FailedPrecondition();
   if (valid_size_ == 0) {
     return corrupt_ ? Status::DataLoss() : Status::NotFound();
   }
@@ -389,73 +399,51 @@ void BlobStore::CloseRead() {
 
 // ---- BlobWriter / DeferredWriter ----
 
-Status BlobWriter::Open() {
-  if (open_) return Status::FailedPrecondition();
-  CAIRN_TRY(store_->OpenWrite(metadata_));
-  open_ = true;
-  return Status::Ok();
-}
+Status BlobWriter::Open() { return store_->OpenWrite(this); }
 
-StatusWithSize BlobWriter::Resume() {
-  if (open_) return StatusWithSize(Status::FailedPrecondition(), 0);
-  const StatusWithSize resumed = store_->ResumeWrite(metadata_);
-  open_ = resumed.ok();
-  return resumed;
-}
+StatusWithSize BlobWriter::Resume() { return store_->ResumeWrite(this); }
 
-Status BlobWriter::Close() {
-  if (!open_) return Status::FailedPrecondition();
-  open_ = false;
-  return store_->CloseWrite();
-}
+Status BlobWriter::Close() { return store_->CloseWrite(this); }
 
-void BlobWriter::Abandon() {
-  if (open_) store_->AbandonWrite();
-  open_ = false;
-}
+void BlobWriter::Abandon() { store_->AbandonWrite(this); }
 
-Status BlobWriter::Erase() {
-  return open_ ? store_->EraseBlob() : Status::FailedPrecondition();
-}
+Status BlobWriter::Erase() { return store_->EraseBlob(this); }
 
-Status BlobWriter::Discard() {
-  return open_ ? store_->DiscardBlob() : Status::FailedPrecondition();
-}
+Status BlobWriter::Discard() { return store_->DiscardBlob(this); }
 
 Status BlobWriter::SetFileName(std::string_view name) {
-  return open_ ? store_->SetFileName(name) : Status::FailedPrecondition();
+  return store_->SetFileName(this, name);
 }
 
 size_t BlobWriter::MaxFileNameLength() const {
-  return open_ ? store_->MaxFileNameLength() : 0;
+  return store_->MaxFileNameLength(this);
 }
 
 size_t BlobWriter::position() const {
-  return open_ ? store_->flushed_ + store_->buffered_ : 0;
+  return is_open() ? store_->flushed_ + store_->buffered_ : 0;
 }
 
 uint32_t BlobWriter::CurrentChecksum() const {
-  return open_ && store_->checksum_ != nullptr ? store_->checksum_->value() : 0;
+  return is_open() && store_->checksum_ != nullptr ? store_->checksum_->value()
+                                                   : 0;
 }
 
 size_t BlobWriter::ConservativeWriteLimit() const {
-  return open_ ? store_->WriteLimit(false) : 0;
+  return store_->WriteLimit(this, false);
 }
 
 Status BlobWriter::DoWrite(std::span<const std::byte> data) {
-  return open_ ? store_->Write(data, false) : Status::FailedPrecondition();
+  return store_->Write(this, data, false);
 }
 
-Status DeferredWriter::Flush() {
-  return open_ ? store_->Flush() : Status::FailedPrecondition();
-}
+Status DeferredWriter::Flush() { return store_->Flush(this); }
 
 size_t DeferredWriter::ConservativeWriteLimit() const {
-  return open_ ? store_->WriteLimit(true) : 0;
+  return store_->WriteLimit(this, true);
 }
 
 Status DeferredWriter::DoWrite(std::span<const std::byte> data) {
-  return open_ ? store_->Write(data, true) : Status::FailedPrecondition();
+  return store_->Write(this, data, true);
 }
 
 // ---- BlobReader ----

@@ -615,7 +615,12 @@ TEST_F(BlobStoreTest, WriteErrorIsStickyDataLossUntilErase) {
   ASSERT_EQ(Status::Ok(), writer.Write(std::span(source).first(1000)));
   rig_.flash.FailNext(FlashOp::kProgram, 0, Status::Internal());
   EXPECT_EQ(Status::DataLoss(), writer.Close());
+  EXPECT_FALSE(writer.is_open());  // closed whatever the outcome
   EXPECT_FALSE(store.HasData());
+  ASSERT_EQ(Status::Ok(), writer.Open());  // a new blob starts clean
+  ASSERT_EQ(Status::Ok(), writer.Write(source));
+  ASSERT_EQ(Status::Ok(), writer.Close());
+  ExpectBlob(store, source);
 }
 
 // ---- resume ----

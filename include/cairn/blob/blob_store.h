@@ -107,24 +107,28 @@ class BlobStore {
   friend class BlobReader;
 
   Status Ready();
-  Status Load();
-  Status OpenWrite(std::span<std::byte> metadata);
-  StatusWithSize ResumeWrite(std::span<std::byte> metadata);
-  Status Resume(std::span<std::byte> metadata);
-  Status CloseWrite();
-  void AbandonWrite();
-  Status EraseBlob();
-  Status DiscardBlob();
-  Status SetFileName(std::string_view name);
-  size_t MaxFileNameLength() const;
-  Status Write(std::span<const std::byte> data, bool deferred);
-  Status Flush();
-  size_t WriteLimit(bool deferred) const;
+  void Load();
+  Status ReadRecord(std::span<std::byte> record, size_t& length);
+  Status OpenWrite(BlobWriter* writer);
+  StatusWithSize ResumeWrite(BlobWriter* writer);
+  Status Resume(BlobWriter* writer);
+  Status CloseWrite(const BlobWriter* writer);
+  Status Finish();
+  void AbandonWrite(const BlobWriter* writer);
+  Status EraseBlob(const BlobWriter* writer);
+  Status DiscardBlob(const BlobWriter* writer);
+  Status SetFileName(const BlobWriter* writer, std::string_view name);
+  size_t MaxFileNameLength(const BlobWriter* writer) const;
+  Status Write(const BlobWriter* writer, std::span<const std::byte> data,
+               bool deferred);
+  Status Flush(const BlobWriter* writer);
+  size_t WriteLimit(const BlobWriter* writer, bool deferred) const;
   Status OpenRead();
   void CloseRead();
 
   void ResetWrite();
-  Status CheckWritable() const;
+  Status CheckWritable(const BlobWriter* writer) const;
+  Status Fail();
   Status FlushWhole();
   Status Commit(std::span<const std::byte> data);
   Status Begin();
@@ -137,7 +141,7 @@ class BlobStore {
   kvs::Store* kvs_;
   std::span<std::byte> buffer_;
   Lock* lock_;
-  std::span<std::byte> metadata_;  // the open writer's record buffer
+  BlobWriter* writer_ = nullptr;  // the open writer, if any
   kvs::Key key_;
   uint32_t flash_write_size_;
 
@@ -148,7 +152,6 @@ class BlobStore {
   uint16_t name_length_ = 0;
   bool initialized_ = false;
   bool corrupt_ = false;  // a complete record failed its checksum
-  bool writer_open_ = false;
   bool started_ = false;  // this write has its in-progress record on flash
   bool erased_ = false;   // the whole partition is known to be erased
   bool failed_ = false;   // a write failed: DATA_LOSS until erase/discard
@@ -172,7 +175,7 @@ class BlobWriter : public Writer {
   explicit BlobWriter(BlobStore& store, std::span<std::byte> metadata = {})
       : store_(&store), metadata_(metadata) {}
   ~BlobWriter() {
-    if (open_) Close().IgnoreError();
+    if (is_open()) Close().IgnoreError();
   }
 
   // FAILED_PRECONDITION: this writer, another writer or a reader is open.
@@ -208,7 +211,7 @@ class BlobWriter : public Writer {
   size_t position() const;
   // The running checksum of the bytes programmed so far (0 without one).
   uint32_t CurrentChecksum() const;
-  bool is_open() const { return open_; }
+  bool is_open() const { return store_->writer_ == this; }
 
   size_t ConservativeWriteLimit() const override;
 
@@ -216,8 +219,10 @@ class BlobWriter : public Writer {
   Status DoWrite(std::span<const std::byte> data) override;
 
   BlobStore* store_;
+
+ private:
+  friend class BlobStore;
   std::span<std::byte> metadata_;
-  bool open_ = false;
 };
 
 // A BlobWriter whose Write() only queues bytes in the write buffer
