@@ -94,7 +94,12 @@ UnitState DecodeFormatUnit(std::span<const std::byte, 8> in,
                            const GeometryTag& geometry, std::byte erased,
                            FormatUnit& unit) {
   if (AllEqual(in, erased)) return UnitState::kErased;
-  if (AllEqual(in, ~erased)) return UnitState::kBad;
+  // The bad-sector marker programs every bit; 12 or more programmed bits in
+  // the two magic bytes cannot come from a torn write of the magic (which
+  // programs only 9 for 0xFF-erased flash), and a worn sector may fail to
+  // program a few.
+  const std::byte programmed[2] = {in[0] ^ erased, in[1] ^ erased};
+  if (OnesIn(programmed, 2) >= 12) return UnitState::kBad;
   if (!HasMagic(in) || in[2] == std::byte{0}) return UnitState::kInvalid;
   unit.version = static_cast<uint8_t>(in[2]);
   if (unit.version > kVersion) return UnitState::kNewer;

@@ -320,6 +320,7 @@ Status Store::DoInit() {
   active_closed_ = false;
   key_count_ = 0;
   bad_sectors_ = 0;
+  worn_out_ = false;
   live_valid_ = false;
   CAIRN_TRY(CheckGeometry());
 
@@ -341,7 +342,7 @@ Status Store::DoInit() {
     uint8_t flags = 0;
     if (fs == UnitState::kBad) {
       flags = kBad;
-      if (bad_sectors_ < kMaxBadSectors) bad_[bad_sectors_++] = s;
+      NoteBad(s);
     } else if (as == UnitState::kValid) {
       flags = kActive;
       if (!any_active || act.sequence > sequence_) {
@@ -384,45 +385,55 @@ Status Store::DoInit() {
     return FormatAll(true);
   }
 
-  // The data sectors are the newest one and those before it in the ring
-  // whose sequence numbers count down from it.
+  // The data sectors: walking back through the ring from the newest, each
+  // older one has a lower sequence number, lower by at most the number of
+  // ring positions walked since the last one found (a data sector whose
+  // header was destroyed used up a number, a sector that went bad before it
+  // could be marked did not). The walk stops at anything else and after the
+  // most data sectors the ring can hold.
   active_ = newest;
   const uint32_t max_data = UsableSectors() - 1;
-  uint32_t oldest_distance = 0;
-  uint32_t s = active_;
-  for (uint32_t d = 1; d < max_data; ++d) {
+  data_sectors_ = 1;
+  uint32_t oldest = active_, expect = sequence_, since = 0;
+  for (uint32_t s = active_; data_sectors_ + since < max_data;) {
     s = RingPrev(s);
+    ++since;
     SectorInfo info;
     CAIRN_TRY(SectorFacts(m, s, info));
-    if ((info.flags & kActive) &&
-        info.sequence == static_cast<uint16_t>(sequence_ - d)) {
-      oldest_distance = d;
-    }
+    if (!(info.flags & kActive)) continue;
+    const uint16_t behind = static_cast<uint16_t>(expect - info.sequence);
+    if (behind == 0 || behind > since) break;
+    data_sectors_ += since;
+    since = 0;
+    oldest = s;
+    expect = info.sequence;
   }
-  data_sectors_ = oldest_distance + 1;
-  uint32_t oldest = active_;
-  for (uint32_t d = 0; d < oldest_distance; ++d) oldest = RingPrev(oldest);
 
-  // Pass 2: oldest to newest, apply every committed slot.
-  s = oldest;
-  for (uint32_t d = oldest_distance + 1; d-- > 0; s = RingNext(s)) {
+  // Pass 2: oldest to newest, apply every committed slot. A closed sector's
+  // slot count is in the activation unit of the sector after it.
+  uint32_t last = static_cast<uint16_t>(expect - 1);
+  for (uint32_t s = oldest, d = data_sectors_; d-- > 0; s = RingNext(s)) {
     SectorInfo info;
     CAIRN_TRY(SectorFacts(m, s, info));
-    if (!(info.flags & kActive) ||
-        info.sequence != static_cast<uint16_t>(sequence_ - d)) {
-      ++corruption_found_;  // a data sector whose header is unreadable
+    const uint16_t ahead = static_cast<uint16_t>(info.sequence - last);
+    if (!(info.flags & kActive) || ahead == 0 ||
+        ahead > static_cast<uint16_t>(sequence_ - last)) {
+      ++corruption_found_;  // no readable data sector at this position
       continue;
     }
+    last = info.sequence;
     uint32_t limit = kNoLimit;
-    if (d > 0) {
+    for (uint32_t t = s; d > 0 && t != active_;) {
+      t = RingNext(t);
       SectorInfo next;
-      CAIRN_TRY(SectorFacts(m, RingNext(s), next));
-      if ((next.flags & kActive) &&
-          next.sequence == static_cast<uint16_t>(sequence_ - d + 1)) {
+      CAIRN_TRY(SectorFacts(m, t, next));
+      if (!(next.flags & kActive)) continue;
+      if (next.sequence == static_cast<uint16_t>(info.sequence + 1)) {
         limit = next.prev_slots;
       }
+      break;
     }
-    CAIRN_TRY(ScanSector(m, s, limit, d == 0));
+    CAIRN_TRY(ScanSector(m, s, limit, s == active_));
   }
   initialized_ = true;
   return Status::Ok();
@@ -581,17 +592,22 @@ Status Store::FormatAll(bool erase) {
   live_bytes_ = 0;
   live_valid_ = true;
   bad_sectors_ = 0;
+  worn_out_ = false;
   for (uint32_t s = 0; s < sectors_; ++s) {
     uint32_t count = 0;
+    Status st = Status::Ok();
     if (erase) {
       if (!ReadFormat(s, count).ok()) count = 0;
       ++count;
-      CAIRN_TRY(partition_->Erase(s, 1));
+      st = partition_->Erase(s, 1);
     }
-    CAIRN_TRY(WriteFormat(s, count));
+    if (st.ok()) st = WriteFormat(s, count);
+    if (st.IsUnavailable()) return st;
+    if (!st.ok()) MarkBad(s);
   }
-  CAIRN_TRY(WriteActivation(0, 1, 0));
-  active_ = 0;
+  if (worn_out_ || UsableSectors() < 2) return Status::ResourceExhausted();
+  active_ = RingNext(sectors_ - 1);
+  CAIRN_TRY(WriteActivation(active_, 1, 0));
   sequence_ = 1;
   data_sectors_ = 1;
   slots_ = 0;
@@ -686,7 +702,7 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
 // checksum is never recomputed, so a damaged value stays detectably damaged.
 // Only the kind changes (a committed batch member becomes plain), which the
 // checksum does not cover; its parity bit is fixed up.
-Status Store::CopyEntry(Cursor& t, IndexEntry& item) {
+Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   const uint32_t sector = LocSector(item.location);
   const uint32_t slot = t.slots;
   const size_t end = t.value_end;
@@ -703,7 +719,7 @@ Status Store::CopyEntry(Cursor& t, IndexEntry& item) {
     // Nothing readable to carry: keep the key, as DATA_LOSS.
     CAIRN_TRY(AppendEntry(
         t, {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)}, {}));
-    item.location = PackLocation(t.sector, slot, end) | kLost;
+    location = PackLocation(t.sector, slot, end) | kLost;
     return Status::Ok();
   }
   const uint8_t kind_bits = static_cast<uint8_t>(e.header.kind);
@@ -721,58 +737,132 @@ Status Store::CopyEntry(Cursor& t, IndexEntry& item) {
     CAIRN_TRY(AsDataLoss(partition_->Read(e.value_address + pos, part)));
     CAIRN_TRY(ProgramVerified(to + pos, part));
   }
-  item.location = PackLocation(t.sector, slot, end);
+  location = PackLocation(t.sector, slot, end);
   return Status::Ok();
+}
+
+// Makes `sector` a clean free sector: a valid format unit, nothing else.
+Status Store::PrepareFree(uint32_t sector) {
+  std::array<std::byte, 2 * FlashMemory::kMaxAlignment> units;
+  format::FormatUnit fmt;
+  format::ActivationUnit act;
+  UnitState fs, as;
+  CAIRN_TRY(ReadUnits(sector, units, fmt, fs, act, as));
+  std::array<std::byte, 8> slot0;
+  CAIRN_TRY(partition_->Read(SlotAddress(sector, 0), slot0));
+  if (fs == UnitState::kValid && as == UnitState::kErased &&
+      AllErased(slot0.data(), 8, partition_->erased_value())) {
+    return Status::Ok();
+  }
+  uint32_t count = 0;
+  if (fs == UnitState::kValid) {
+    count = fmt.erase_count + 1;
+  } else if (!ReadFormat(active_, count).ok()) {
+    count = 0;  // no better estimate: a neighbour's count is unreadable
+  }
+  return EraseAndFormat(sector, count);
+}
+
+// Records that `sector` failed to erase or program: it is erased and marked
+// on flash if it still can be, and the ring skips it from now on.
+void Store::MarkBad(uint32_t sector) {
+  if (partition_->Erase(sector, 1).ok()) {
+    std::array<std::byte, 8> marker;
+    marker.fill(~partition_->erased_value());
+    partition_->ProgramPadded(SectorAddress(sector), marker).IgnoreError();
+  }
+  NoteBad(sector);
+}
+
+void Store::NoteBad(uint32_t sector) {
+  if (IsBad(sector)) return;
+  if (bad_sectors_ < kMaxBadSectors) {
+    bad_[bad_sectors_++] = static_cast<uint16_t>(sector);
+  } else {
+    worn_out_ = true;
+  }
 }
 
 // Opens the next sector of the ring. When the ring is full this retires the
 // oldest sector: its live entries are copied into the new sector before the
 // new sector's activation unit (the commit point) is written, and it is
-// erased after.
+// erased after. A sector that fails on the way is marked bad and the next
+// one is tried.
 Status Store::Activate() {
-  const uint32_t next = RingNext(active_);
-  const bool retire = data_sectors_ + 1 >= UsableSectors();
-  std::array<std::byte, 2 * FlashMemory::kMaxAlignment> units;
-  format::FormatUnit fmt;
-  format::ActivationUnit act;
-  UnitState fs, as;
-  CAIRN_TRY(ReadUnits(next, units, fmt, fs, act, as));
-  std::array<std::byte, 8> slot0;
-  CAIRN_TRY(partition_->Read(SlotAddress(next, 0), slot0));
-  if (fs != UnitState::kValid || as != UnitState::kErased ||
-      !AllErased(slot0.data(), 8, partition_->erased_value())) {
-    uint32_t count = 0;
-    if (fs == UnitState::kValid) {
-      count = fmt.erase_count + 1;
-    } else if (!ReadFormat(active_, count).ok()) {
-      count = 0;  // no better estimate: a neighbour's count is unreadable
+  for (;;) {
+    if (worn_out_ || UsableSectors() < 2) return Status::ResourceExhausted();
+    if (data_sectors_ >= UsableSectors()) {  // a bad sector took the free one
+      CAIRN_TRY(FreeOldest());
+      continue;
     }
-    CAIRN_TRY(EraseAndFormat(next, count));
-  }
-  Cursor t{next, 0, static_cast<uint32_t>(partition_->sector_size())};
-  const uint32_t victim = RingNext(next);
-  if (retire) {
-    for (size_t i = 0; i < key_count_; ++i) {
+    const uint32_t next = RingNext(active_);
+    const bool retire = data_sectors_ + 1 >= UsableSectors();
+    const uint32_t victim = RingNext(next);
+    Cursor t{next, 0, static_cast<uint32_t>(partition_->sector_size())};
+    Status s = PrepareFree(next);
+    uint32_t unused;
+    for (size_t i = 0; retire && s.ok() && i < key_count_; ++i) {
       if (LocSector(index_[i].location) == victim) {
-        CAIRN_TRY(CopyEntry(t, index_[i]));
+        s = CopyEntry(t, index_[i], unused);
       }
     }
+    if (s.ok()) s = WriteActivation(next, sequence_ + 1, slots_);
+    if (s.IsUnavailable()) return s;
+    if (!s.ok()) {
+      MarkBad(next);  // it holds nothing committed
+      continue;
+    }
+    // Committed: the index follows the copies.
+    if (t.slots != 0) {
+      CAIRN_TRY(ApplyRun(next, 0, t.slots,
+                         static_cast<uint32_t>(partition_->sector_size())));
+    }
+    active_ = next;
+    ++sequence_;
+    slots_ = t.slots;
+    value_end_ = t.value_end;
+    active_closed_ = false;
+    if (!retire) {
+      ++data_sectors_;
+      return Status::Ok();
+    }
+    uint32_t count = 0;
+    if (!ReadFormat(victim, count).ok() && !ReadFormat(next, count).ok()) {
+      count = 0;
+    }
+    s = EraseAndFormat(victim, count + 1);
+    if (!s.ok() && !s.IsUnavailable()) {
+      MarkBad(victim);  // retired: its live entries were copied
+      return Status::Ok();
+    }
+    return s;
   }
-  CAIRN_TRY(WriteActivation(next, sequence_ + 1, slots_));
-  active_ = next;
-  ++sequence_;
+}
+
+// With no free sector left, moves the oldest data sector's live entries into
+// the active sector and recycles it. The copies are newer than the originals,
+// so a power cut at any point leaves every key readable.
+Status Store::FreeOldest() {
+  uint32_t oldest = active_;
+  for (uint32_t i = 1; i < data_sectors_; ++i) oldest = RingPrev(oldest);
+  if (oldest == active_ || active_closed_) return Status::ResourceExhausted();
+  Cursor t{active_, slots_, value_end_};
+  Status s = Status::Ok();
+  for (size_t i = 0; s.ok() && i < key_count_; ++i) {
+    if (LocSector(index_[i].location) == oldest) {
+      s = CopyEntry(t, index_[i], index_[i].location);
+    }
+  }
   slots_ = t.slots;
   value_end_ = t.value_end;
-  active_closed_ = false;
-  if (!retire) {
-    ++data_sectors_;
-    return Status::Ok();
-  }
+  CAIRN_TRY(s);
+  --data_sectors_;
   uint32_t count = 0;
-  if (!ReadFormat(victim, count).ok() && !ReadFormat(next, count).ok()) {
-    count = 0;
-  }
-  return EraseAndFormat(victim, count + 1);
+  if (!ReadFormat(oldest, count).ok()) count = 0;
+  s = EraseAndFormat(oldest, count + 1);
+  if (s.IsUnavailable()) return s;
+  if (!s.ok()) MarkBad(oldest);
+  return Status::Ok();
 }
 
 size_t Store::Capacity() const {
@@ -806,7 +896,7 @@ Status Store::MakeRoom(size_t bytes) {
     }
     Status s = Activate();
     if (!s.ok()) {
-      needs_remount_ = true;
+      needs_remount_ = !s.IsResourceExhausted();
       return s;
     }
   }
@@ -939,7 +1029,7 @@ Status Store::Commit(const BatchBase& batch) {
 StatusWithSize Store::Get(Key key, std::span<std::byte> out,
                           size_t offset) const {
   LockGuard guard(options_.lock);
-  if (!initialized_ || needs_remount_) {
+  if (!initialized_) {
     return StatusWithSize(Status::FailedPrecondition(), 0);
   }
   const size_t pos = Find(key);
@@ -971,7 +1061,7 @@ Status Store::GetExact(Key key, std::span<std::byte> out) const {
 
 StatusWithSize Store::ValueSize(Key key) const {
   LockGuard guard(options_.lock);
-  if (!initialized_ || needs_remount_) {
+  if (!initialized_) {
     return StatusWithSize(Status::FailedPrecondition(), 0);
   }
   const size_t pos = Find(key);
@@ -991,7 +1081,7 @@ Status Store::ReclaimOne() {
   CAIRN_TRY(Prepare());
   if (data_sectors_ + 1 < UsableSectors()) return Status::Ok();
   Status s = Activate();
-  if (!s.ok()) needs_remount_ = true;
+  needs_remount_ = !s.ok() && !s.IsResourceExhausted();
   return s;
 }
 
@@ -1009,7 +1099,7 @@ Status Store::FullMaintenance() {
   for (uint32_t i = 0; i < data_sectors_; ++i) {
     Status s = Activate();
     if (!s.ok()) {
-      needs_remount_ = true;
+      needs_remount_ = !s.IsResourceExhausted();
       return s;
     }
   }

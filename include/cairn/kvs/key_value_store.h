@@ -239,11 +239,15 @@ class Store {
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
   Status Activate();
+  Status PrepareFree(uint32_t sector);
+  Status FreeOldest();
+  void MarkBad(uint32_t sector);
+  void NoteBad(uint32_t sector);
   Status BeginEntry(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
                     size_t& value_address);
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
                      std::span<const std::byte> value);
-  Status CopyEntry(Cursor& t, IndexEntry& item);
+  Status CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location);
   Status ProgramVerified(size_t address, std::span<const std::byte> data) const;
   Status WriteFormat(uint32_t sector, uint32_t erase_count);
   Status WriteActivation(uint32_t sector, uint32_t sequence,
@@ -279,6 +283,7 @@ class Store {
   bool initialized_ = false;
   bool active_closed_ = false;  // no more appends to the active sector
   bool needs_remount_ = false;  // a write failed: rebuild RAM from flash
+  bool worn_out_ = false;       // too many bad sectors: reads only
 };
 
 namespace internal {
