@@ -385,6 +385,7 @@ Status BlobStore::OpenRead() {
   LockGuard guard(lock_);
   CAIRN_TRY(Ready());
   if (writer_ != nullptr) return Status::FailedPrecondition();
+  if (valid_size_ == 0) Load();  // retry: a read may have failed at Init
   if (valid_size_ == 0) {
     return corrupt_ ? Status::DataLoss() : Status::NotFound();
   }

@@ -409,5 +409,44 @@ TEST(BlobFaultTest, EraseFailureIsReportedAndSticky) {
   EXPECT_FALSE(store.HasData());
 }
 
+// A read failing while a fresh store loads its blob hides the blob at most
+// until the next reader Open(); it never shows wrong bytes.
+TEST(BlobFaultTest, ReadFailureWhileLoading) {
+  Rig rig(SweepGeometry());
+  ASSERT_EQ(Status::Ok(), rig.MountKvs());
+  Crc32Checksum crc;
+  const std::vector<std::byte> data = RandomBytes(2500, 77);
+  {
+    BlobStoreBuffer<64> store("load", rig.blob_partition, &crc, rig.store());
+    BlobWriter writer(store);
+    ASSERT_EQ(Status::Ok(), writer.Open());
+    ASSERT_EQ(Status::Ok(), writer.Write(data));
+    ASSERT_EQ(Status::Ok(), writer.Close());
+  }
+  rig.flash.ResetCounters();
+  {
+    BlobStoreBuffer<64> store("load", rig.blob_partition, &crc, rig.store());
+    ASSERT_EQ(Status::Ok(), store.Init());
+  }
+  const uint64_t reads = rig.flash.counters().read_calls;
+  size_t hidden = 0;
+  for (uint32_t n = 0; n < reads; ++n) {
+    BlobStoreBuffer<64> store("load", rig.blob_partition, &crc, rig.store());
+    rig.flash.FailNext(FlashOp::kRead, n, Status::Internal());
+    ASSERT_EQ(Status::Ok(), store.Init());
+    rig.flash.ClearFaults();
+    if (!store.HasData()) ++hidden;
+    std::vector<std::byte> got;
+    ASSERT_EQ(Status::Ok(), ReadBlob(store, got)) << n;
+    ASSERT_TRUE(got == data) << n;
+    EXPECT_TRUE(store.HasData());
+  }
+  std::printf(
+      "load read failures: %llu steps checked, %zu hid the blob "
+      "until Open\n",
+      static_cast<unsigned long long>(reads), hidden);
+  EXPECT_EQ(reads, hidden);
+}
+
 }  // namespace
 }  // namespace cairn::blob
