@@ -42,6 +42,27 @@ function(consume mode)
   endif()
 endfunction()
 
+# The package manifests must agree with the project version and layout.
+file(READ ${CAIRN_SOURCE_DIR}/CMakeLists.txt top)
+string(REGEX MATCH "project\\(cairn VERSION ([0-9.]+)" _ "${top}")
+set(version ${CMAKE_MATCH_1})
+file(READ ${CAIRN_SOURCE_DIR}/library.json manifest)
+string(JSON pio_version GET "${manifest}" version)
+string(JSON pio_src GET "${manifest}" build srcDir)
+string(JSON pio_include GET "${manifest}" build includeDir)
+file(READ ${CAIRN_SOURCE_DIR}/idf_component.yml idf_manifest)
+string(REGEX MATCH "version: \"([0-9.]+)\"" _ "${idf_manifest}")
+set(idf_version ${CMAKE_MATCH_1})
+if(NOT pio_version STREQUAL version OR NOT idf_version STREQUAL version)
+  message(FATAL_ERROR "package test: versions differ: CMake ${version}, "
+          "library.json ${pio_version}, idf_component.yml ${idf_version}")
+endif()
+if(NOT IS_DIRECTORY ${CAIRN_SOURCE_DIR}/${pio_src} OR
+   NOT EXISTS ${CAIRN_SOURCE_DIR}/${pio_include}/cairn/kvs/key_value_store.h)
+  message(FATAL_ERROR "package test: library.json points at missing dirs")
+endif()
+message(STATUS "package test: manifests (version ${version}): ok")
+
 consume(add_subdirectory)
 consume(fetchcontent)
 
