@@ -64,7 +64,12 @@ struct Store::Cursor {
 
 Store::Store(FlashPartition& partition, std::span<IndexEntry> index,
              const Options& options)
-    : partition_(&partition), index_(index), options_(options) {}
+    : partition_(&partition),
+      index_(index.data()),
+      lock_(options.lock),
+      capacity_(static_cast<uint16_t>(std::min<size_t>(index.size(), 0xFFFF))),
+      reclaim_on_put_(options.reclaim_on_put),
+      format_if_unusable_(options.format_if_unusable) {}
 
 // ---------------------------------------------------------------- geometry
 
@@ -110,15 +115,17 @@ uint32_t Store::LocSlot(uint32_t loc) const {
 size_t Store::LocValue(uint32_t loc) const {
   return (loc & ((1u << value_bits_) - 1)) * partition_->alignment();
 }
+size_t Store::SectorHeader() const { return 2u * unit_; }
+
 size_t Store::SlotAddress(uint32_t sector, uint32_t slot) const {
-  return SectorAddress(sector) + sector_header_ + size_t{slot} * unit_;
+  return SectorAddress(sector) + SectorHeader() + size_t{slot} * unit_;
 }
 size_t Store::Region(const SlotHeader& h, size_t size) const {
   if (h.is_tombstone() || h.kind == Kind::kLost) return 0;
   return format::ValueRegionBytes(size, partition_->alignment());
 }
 size_t Store::UsableBytes() const {
-  return partition_->sector_size() - sector_header_;
+  return partition_->sector_size() - SectorHeader();
 }
 uint32_t Store::UsableSectors() const { return sectors_ - bad_sectors_; }
 
@@ -136,11 +143,10 @@ Status Store::CheckGeometry() {
   CAIRN_TRY(p.CheckValid());
   const size_t align = p.alignment();
   unit_ = static_cast<uint16_t>(format::UnitSize(align));
-  sector_header_ = static_cast<uint16_t>(2 * unit_);
-  sectors_ = static_cast<uint32_t>(p.sector_count());
-  if (sectors_ < 2 || sectors_ > 16383 ||
-      p.sector_size() < sector_header_ + 2u * unit_ ||
-      p.sector_size() > (size_t{1} << 24) || index_.empty()) {
+  sectors_ = static_cast<uint16_t>(std::min<size_t>(p.sector_count(), 0xFFFF));
+  if (p.sector_count() < 2 || p.sector_count() > 16383 ||
+      p.sector_size() < SectorHeader() + 2u * unit_ ||
+      p.sector_size() > (size_t{1} << 24) || capacity_ == 0) {
     return Status::InvalidArgument();
   }
   const size_t max_slots = std::min<size_t>(UsableBytes() / unit_, 0xFFFF);
@@ -174,7 +180,7 @@ size_t Store::LowerBound(Key key) const {
 
 size_t Store::Find(Key key) const {
   const size_t pos = LowerBound(key);
-  return pos < key_count_ && index_[pos].key == key ? pos : index_.size();
+  return pos < key_count_ && index_[pos].key == key ? pos : capacity_;
 }
 
 Status Store::IndexSet(Key key, uint32_t location) {
@@ -183,7 +189,7 @@ Status Store::IndexSet(Key key, uint32_t location) {
     index_[pos].location = location;
     return Status::Ok();
   }
-  if (key_count_ == index_.size()) return Status::ResourceExhausted();
+  if (key_count_ == capacity_) return Status::ResourceExhausted();
   std::memmove(&index_[pos + 1], &index_[pos],
                (key_count_ - pos) * sizeof(IndexEntry));
   index_[pos] = {key, location};
@@ -224,7 +230,7 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
     entry.size = 0;
   }
   entry.region = Region(h, entry.size);
-  const size_t slots_end = sector_header_ + (size_t{slot} + 1) * unit_;
+  const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
   if (value_end < slots_end || value_end - slots_end < entry.region) {
     return Status::DataLoss();
   }
@@ -276,12 +282,12 @@ Status Store::CheckValue(const Entry& entry, std::span<std::byte> out,
 // ------------------------------------------------------------------ mount
 
 Status Store::Init() {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   return DoInit();
 }
 
 Status Store::Format() {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
   return FormatAll(true);
@@ -292,7 +298,7 @@ Status Store::ReadUnits(uint32_t sector, std::span<std::byte> buffer,
                         format::ActivationUnit& act,
                         UnitState& act_state) const {
   CAIRN_TRY(
-      partition_->Read(SectorAddress(sector), buffer.first(sector_header_)));
+      partition_->Read(SectorAddress(sector), buffer.first(SectorHeader())));
   const std::byte erased = partition_->erased_value();
   fmt_state = format::DecodeFormatUnit(buffer.first<8>(), Tag(), erased, fmt);
   act_state = format::DecodeActivationUnit(
@@ -362,7 +368,7 @@ Status Store::DoInit() {
 
   // A newer format shows in every sector; one odd unit is a torn write.
   any_newer &= !any_valid;
-  if (any_newer && !options_.format_if_unusable) {
+  if (any_newer && !format_if_unusable_) {
     return Status::Unimplemented();
   }
   if (!any_active || any_newer) {
@@ -372,12 +378,12 @@ Status Store::DoInit() {
       if (units_erased)
         blank = partition_->IsErased(0, partition_->size_bytes());
       CAIRN_TRY(blank.status());
-      if (!*blank && !options_.format_if_unusable) {
+      if (!*blank && !format_if_unusable_) {
         return Status::FailedPrecondition();
       }
       return FormatAll(!*blank);
     }
-    if (!any_valid && !options_.format_if_unusable) {
+    if (!any_valid && !format_if_unusable_) {
       return Status::FailedPrecondition();  // ours, but another geometry
     }
     // Formatted but never activated (or told to replace a newer format):
@@ -444,7 +450,7 @@ Status Store::Apply(uint32_t sector, uint32_t slot, size_t value_end,
   const SlotHeader& h = e.header;
   if (h.is_tombstone()) {
     const size_t pos = Find(h.key);
-    if (pos != index_.size()) IndexErase(pos);
+    if (pos != capacity_) IndexErase(pos);
     return Status::Ok();
   }
   return IndexSet(h.key, PackLocation(sector, slot, value_end) |
@@ -514,7 +520,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
 
   for (; slot < limit; ++slot) {
     const size_t room_end = damaged ? sector_size : value_end;
-    const size_t slots_end = sector_header_ + (size_t{slot} + 1) * unit_;
+    const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
     if (slots_end > room_end) break;
     if (slot >= chunk_first + chunk_count) {
       size_t n = std::min<size_t>(per_chunk, limit - slot);
@@ -670,7 +676,7 @@ Status Store::EraseAndFormat(uint32_t sector, uint32_t erase_count) {
 // goes; the caller programs it.
 Status Store::BeginEntry(Cursor& t, std::span<const std::byte, 8> raw,
                          size_t region, size_t& value_address) {
-  const size_t slots_end = sector_header_ + (size_t{t.slots} + 1) * unit_;
+  const size_t slots_end = SectorHeader() + (size_t{t.slots} + 1) * unit_;
   if (t.value_end < slots_end || t.value_end - slots_end < region) {
     return Status::ResourceExhausted();
   }
@@ -796,7 +802,7 @@ Status Store::Activate() {
       continue;
     }
     const uint32_t next = RingNext(active_);
-    const bool retire = data_sectors_ + 1 >= UsableSectors();
+    const bool retire = data_sectors_ + 1u >= UsableSectors();
     const uint32_t victim = RingNext(next);
     Cursor t{next, 0, static_cast<uint32_t>(partition_->sector_size())};
     Status s = PrepareFree(next);
@@ -887,11 +893,11 @@ Status Store::EnsureLiveBytes() const {
 Status Store::MakeRoom(size_t bytes) {
   for (uint32_t tries = 0;; ++tries) {
     if (!active_closed_ &&
-        sector_header_ + size_t{slots_} * unit_ + bytes <= value_end_) {
+        SectorHeader() + size_t{slots_} * unit_ + bytes <= value_end_) {
       return Status::Ok();
     }
     if (tries > UsableSectors()) return Status::ResourceExhausted();
-    if (!options_.reclaim_on_put && data_sectors_ + 1 >= UsableSectors()) {
+    if (!reclaim_on_put_ && data_sectors_ + 1u >= UsableSectors()) {
       return Status::ResourceExhausted();
     }
     Status s = Activate();
@@ -924,7 +930,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     if (overridden) continue;
     size_t old = 0;
     const size_t pos = Find(op.key);
-    if (pos != index_.size()) {
+    if (pos != capacity_) {
       Entry e;
       old = unit_ +
             (ReadEntry(index_[pos].location, op.key, e).ok() ? e.region : 0);
@@ -935,7 +941,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
              static_cast<ptrdiff_t>(old);
   }
   if (total > max_batch_bytes()) return Status::InvalidArgument();
-  if (key_count_ + new_keys > index_.size()) {
+  if (key_count_ + new_keys > capacity_) {
     return Status::ResourceExhausted();
   }
   if (delta > 0 && live_bytes_ + static_cast<size_t>(delta) > Capacity()) {
@@ -983,7 +989,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
                                              op.size, partition_->alignment());
     if (op.is_delete) {
       const size_t pos = Find(op.key);
-      if (pos != index_.size()) IndexErase(pos);
+      if (pos != capacity_) IndexErase(pos);
     } else {
       CAIRN_TRY(IndexSet(op.key, PackLocation(active_, slot, end)));
     }
@@ -1003,7 +1009,7 @@ Status Store::Prepare() {
 }
 
 Status Store::Put(Key key, std::span<const std::byte> value) {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   CAIRN_TRY(Prepare());
   const BatchOp op{key, value.data(), static_cast<uint32_t>(value.size()),
                    false};
@@ -1012,15 +1018,15 @@ Status Store::Put(Key key, std::span<const std::byte> value) {
 }
 
 Status Store::Delete(Key key) {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   CAIRN_TRY(Prepare());
-  if (Find(key) == index_.size()) return Status::NotFound();
+  if (Find(key) == capacity_) return Status::NotFound();
   const BatchOp op{key, nullptr, 0, true};
   return WriteOps(std::span(&op, 1), false);
 }
 
 Status Store::Commit(const BatchBase& batch) {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   CAIRN_TRY(Prepare());
   if (batch.empty()) return Status::Ok();
   return WriteOps(batch.ops(), true);
@@ -1028,12 +1034,12 @@ Status Store::Commit(const BatchBase& batch) {
 
 StatusWithSize Store::Get(Key key, std::span<std::byte> out,
                           size_t offset) const {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   if (!initialized_) {
     return StatusWithSize(Status::FailedPrecondition(), 0);
   }
   const size_t pos = Find(key);
-  if (pos == index_.size()) return StatusWithSize(Status::NotFound(), 0);
+  if (pos == capacity_) return StatusWithSize(Status::NotFound(), 0);
   Entry e;
   Status s = ReadEntry(index_[pos].location, key, e);
   if (!s.ok()) {
@@ -1060,33 +1066,33 @@ Status Store::GetExact(Key key, std::span<std::byte> out) const {
 }
 
 StatusWithSize Store::ValueSize(Key key) const {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   if (!initialized_) {
     return StatusWithSize(Status::FailedPrecondition(), 0);
   }
   const size_t pos = Find(key);
-  if (pos == index_.size()) return StatusWithSize(Status::NotFound(), 0);
+  if (pos == capacity_) return StatusWithSize(Status::NotFound(), 0);
   Entry e;
   const Status s = ReadEntry(index_[pos].location, key, e);
   return s.ok() ? StatusWithSize(e.size) : StatusWithSize(s, 0);
 }
 
 bool Store::Contains(Key key) const {
-  LockGuard guard(options_.lock);
-  return Find(key) != index_.size();
+  LockGuard guard(lock_);
+  return Find(key) != capacity_;
 }
 
 Status Store::ReclaimOne() {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   CAIRN_TRY(Prepare());
-  if (data_sectors_ + 1 < UsableSectors()) return Status::Ok();
+  if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
   Status s = Activate();
   needs_remount_ = !s.ok() && !s.IsResourceExhausted();
   return s;
 }
 
 Status Store::FullMaintenance() {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   CAIRN_TRY(Prepare());
   for (size_t i = 0; i < key_count_; ++i) {
     Entry e;
@@ -1095,7 +1101,7 @@ Status Store::FullMaintenance() {
     if (s.IsUnavailable()) return s;
     if (!s.ok()) ++corruption_found_;
   }
-  if (data_sectors_ + 1 < UsableSectors()) return Status::Ok();
+  if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
   for (uint32_t i = 0; i < data_sectors_; ++i) {
     Status s = Activate();
     if (!s.ok()) {
@@ -1107,17 +1113,16 @@ Status Store::FullMaintenance() {
 }
 
 Stats Store::GetStats() const {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   Stats st;
   st.live_keys = key_count_;
-  st.max_keys = index_.size();
+  st.max_keys = capacity_;
   st.sector_count = sectors_;
   st.bad_sectors = bad_sectors_;
   st.corruption_found = corruption_found_;
-  st.corruption_repaired = corruption_repaired_;
   if (!initialized_) return st;
   EnsureLiveBytes().IgnoreError();
-  const size_t slots_end = sector_header_ + size_t{slots_} * unit_;
+  const size_t slots_end = SectorHeader() + size_t{slots_} * unit_;
   const size_t active_free =
       active_closed_ || value_end_ < slots_end ? 0 : value_end_ - slots_end;
   const size_t written = data_sectors_ * UsableBytes() - active_free;
@@ -1129,7 +1134,7 @@ Stats Store::GetStats() const {
 }
 
 Status Store::ReadEraseCounts(std::span<uint32_t> out) const {
-  LockGuard guard(options_.lock);
+  LockGuard guard(lock_);
   if (out.size() < partition_->sector_count()) {
     return Status::InvalidArgument();
   }
@@ -1147,7 +1152,7 @@ Store::Item Store::iterator::operator*() const {
 }
 
 size_t Store::iterator::Clamp() const {
-  return std::min(position_, store_->key_count_);
+  return std::min<size_t>(position_, store_->key_count_);
 }
 
 }  // namespace cairn::kvs

@@ -50,8 +50,7 @@ struct Stats {
   size_t max_keys = 0;
   size_t sector_count = 0;
   size_t bad_sectors = 0;
-  uint32_t corruption_found = 0;     // entries or sectors found damaged
-  uint32_t corruption_repaired = 0;  // of those, repaired or contained
+  uint32_t corruption_found = 0;  // entries or sectors found damaged
 };
 
 class Store {
@@ -120,7 +119,7 @@ class Store {
   Status ReadEraseCounts(std::span<uint32_t> out) const;
 
   size_t size() const { return key_count_; }
-  size_t max_size() const { return index_.size(); }
+  size_t max_size() const { return capacity_; }
   bool empty() const { return key_count_ == 0; }
   // Largest value one Put accepts, and the largest total flash footprint of
   // a batch (sum of entry footprints, see docs/api.md).
@@ -191,6 +190,7 @@ class Store {
   Status CheckGeometry();
   format::GeometryTag Tag() const;
   size_t SectorAddress(uint32_t sector) const;
+  size_t SectorHeader() const;
   size_t SlotAddress(uint32_t sector, uint32_t slot) const;
   bool IsBad(uint32_t sector) const;
   uint32_t RingNext(uint32_t sector) const;
@@ -255,35 +255,32 @@ class Store {
   Status EraseAndFormat(uint32_t sector, uint32_t erase_count);
   Status EnsureLiveBytes() const;
 
+  // Field order packs the object: 56 bytes on a 32-bit target.
   FlashPartition* partition_;
-  std::span<IndexEntry> index_;
-  Options options_;
-  size_t key_count_ = 0;
-
-  // Geometry, derived by Init().
-  uint32_t sectors_ = 0;
-  uint16_t unit_ = 0;  // a header field: 8 bytes rounded up to alignment
-  uint16_t sector_header_ = 0;
+  IndexEntry* index_;  // sorted by key
+  Lock* lock_;
+  uint32_t sequence_ = 0;   // sequence number of the active sector
+  uint32_t value_end_ = 0;  // lowest value byte used in the active sector
+  mutable uint32_t live_bytes_ = 0;  // footprint of the newest entries
+  uint16_t capacity_;                // index entries
+  uint16_t key_count_ = 0;
+  uint16_t sectors_ = 0;
+  uint16_t unit_ = 0;    // a header field: 8 bytes rounded up to alignment
+  uint16_t active_ = 0;  // the sector being filled
+  uint16_t data_sectors_ = 0;  // sectors holding entries, active included
+  uint16_t slots_ = 0;         // committed slots of the active sector
+  uint16_t bad_[kMaxBadSectors] = {};
+  mutable uint16_t corruption_found_ = 0;
+  uint8_t bad_sectors_ = 0;
   uint8_t slot_bits_ = 0;  // a location is sector | slot | value end
   uint8_t value_bits_ = 0;
-
-  // The ring.
-  uint32_t active_ = 0;        // the sector being filled
-  uint32_t sequence_ = 0;      // its sequence number
-  uint32_t data_sectors_ = 0;  // sectors holding entries, active included
-  uint32_t bad_sectors_ = 0;
-  uint16_t bad_[kMaxBadSectors] = {};
-  uint16_t slots_ = 0;      // committed slots of the active sector
-  uint32_t value_end_ = 0;  // lowest value byte used in the active sector
-
-  mutable size_t live_bytes_ = 0;  // footprint of the newest entries
-  mutable bool live_valid_ = false;
-  mutable uint32_t corruption_found_ = 0;
-  uint32_t corruption_repaired_ = 0;
-  bool initialized_ = false;
-  bool active_closed_ = false;  // no more appends to the active sector
-  bool needs_remount_ = false;  // a write failed: rebuild RAM from flash
-  bool worn_out_ = false;       // too many bad sectors: reads only
+  bool reclaim_on_put_ : 1;
+  bool format_if_unusable_ : 1;
+  mutable bool live_valid_ : 1 = false;
+  bool initialized_ : 1 = false;
+  bool active_closed_ : 1 = false;  // no more appends to the active sector
+  bool needs_remount_ : 1 = false;  // a write failed: rebuild RAM from flash
+  bool worn_out_ : 1 = false;       // too many bad sectors: reads only
 };
 
 namespace internal {
