@@ -272,11 +272,7 @@ Status Store::CheckValue(const Entry& entry, std::span<std::byte> out,
     crc = Crc16::Update(crc, dest);
     pos += dest.size();
   }
-  if (crc != entry.header.crc) {
-    ++corruption_found_;
-    return Status::DataLoss();
-  }
-  return Status::Ok();
+  return crc == entry.header.crc ? Status::Ok() : Status::DataLoss();
 }
 
 // ------------------------------------------------------------------ mount
@@ -371,8 +367,10 @@ Status Store::DoInit() {
   if (any_newer && !format_if_unusable_) {
     return Status::Unimplemented();
   }
-  if (!any_active || any_newer) {
-    if (!any_valid && !any_magic) {
+  // Activation units do not carry the geometry: without one format unit
+  // that checks out with this geometry, the partition is not ours to mount.
+  if (!any_active || any_newer || !any_valid) {
+    if (!any_valid && !any_magic && !any_active) {
       // Not ours: format it only if it is blank or we were told to.
       Result<bool> blank = Result<bool>(false);
       if (units_erased)
@@ -806,11 +804,24 @@ Status Store::Activate() {
     const uint32_t victim = RingNext(next);
     Cursor t{next, 0, static_cast<uint32_t>(partition_->sector_size())};
     Status s = PrepareFree(next);
+    // Live entries of the victim go to the free space of the active sector
+    // first (committed at once) and the rest to the new sector (committed by
+    // its activation), so a sector's worth of room opens wherever possible.
+    Cursor a{active_, slots_, value_end_};
     uint32_t unused;
     for (size_t i = 0; retire && s.ok() && i < key_count_; ++i) {
-      if (LocSector(index_[i].location) == victim) {
-        s = CopyEntry(t, index_[i], unused);
+      if (LocSector(index_[i].location) != victim) continue;
+      s = Status::ResourceExhausted();
+      if (!active_closed_) {
+        s = CopyEntry(a, index_[i], index_[i].location);
+        if (s.ok()) {
+          slots_ = a.slots;
+          value_end_ = a.value_end;
+        } else if (!s.IsResourceExhausted() && !s.IsUnavailable()) {
+          active_closed_ = true;  // a torn copy stays the last slot there
+        }
       }
+      if (!s.ok() && !s.IsUnavailable()) s = CopyEntry(t, index_[i], unused);
     }
     if (s.ok()) s = WriteActivation(next, sequence_ + 1, slots_);
     if (s.IsUnavailable()) return s;
@@ -853,19 +864,20 @@ Status Store::FreeOldest() {
   for (uint32_t i = 1; i < data_sectors_; ++i) oldest = RingPrev(oldest);
   if (oldest == active_ || active_closed_) return Status::ResourceExhausted();
   Cursor t{active_, slots_, value_end_};
-  Status s = Status::Ok();
-  for (size_t i = 0; s.ok() && i < key_count_; ++i) {
-    if (LocSector(index_[i].location) == oldest) {
-      s = CopyEntry(t, index_[i], index_[i].location);
+  for (size_t i = 0; i < key_count_; ++i) {
+    if (LocSector(index_[i].location) != oldest) continue;
+    const Status s = CopyEntry(t, index_[i], index_[i].location);
+    if (!s.ok()) {
+      active_closed_ = !s.IsResourceExhausted();
+      return s;
     }
+    slots_ = t.slots;
+    value_end_ = t.value_end;
   }
-  slots_ = t.slots;
-  value_end_ = t.value_end;
-  CAIRN_TRY(s);
   --data_sectors_;
   uint32_t count = 0;
   if (!ReadFormat(oldest, count).ok()) count = 0;
-  s = EraseAndFormat(oldest, count + 1);
+  const Status s = EraseAndFormat(oldest, count + 1);
   if (s.IsUnavailable()) return s;
   if (!s.ok()) MarkBad(oldest);
   return Status::Ok();
@@ -908,10 +920,18 @@ Status Store::MakeRoom(size_t bytes) {
   }
 }
 
+// True if an operation after ops[i] names the same key.
+bool Store::Overridden(std::span<const BatchOp> ops, size_t i) {
+  for (size_t j = i + 1; j < ops.size(); ++j) {
+    if (ops[j].key == ops[i].key) return true;
+  }
+  return false;
+}
+
 Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
-  size_t total = 0, new_keys = 0;
+  size_t total = 0, new_keys = 0, removed = 0;
   ptrdiff_t delta = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     const BatchOp& op = ops[i];
@@ -923,17 +943,14 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
                               : format::ValueRegionBytes(
                                     op.size, partition_->alignment()));
     total += bytes;
-    bool overridden = false;
-    for (size_t j = i + 1; j < ops.size(); ++j) {
-      overridden |= ops[j].key == op.key;
-    }
-    if (overridden) continue;
+    if (Overridden(ops, i)) continue;
     size_t old = 0;
     const size_t pos = Find(op.key);
     if (pos != capacity_) {
       Entry e;
       old = unit_ +
             (ReadEntry(index_[pos].location, op.key, e).ok() ? e.region : 0);
+      removed += op.is_delete;
     } else if (!op.is_delete) {
       ++new_keys;
     }
@@ -941,7 +958,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
              static_cast<ptrdiff_t>(old);
   }
   if (total > max_batch_bytes()) return Status::InvalidArgument();
-  if (key_count_ + new_keys > capacity_) {
+  if (key_count_ + new_keys - removed > capacity_) {
     return Status::ResourceExhausted();
   }
   if (delta > 0 && live_bytes_ + static_cast<size_t>(delta) > Capacity()) {
@@ -980,21 +997,26 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     }
   }
 
-  // Everything is on flash: update the index in the order of the slots.
-  uint32_t slot = slots_ - static_cast<uint32_t>(ops.size());
-  size_t end = value_end_ + total - ops.size() * unit_;
-  for (const BatchOp& op : ops) {
-    const size_t region = op.is_delete ? 0
-                                       : format::ValueRegionBytes(
-                                             op.size, partition_->alignment());
-    if (op.is_delete) {
-      const size_t pos = Find(op.key);
-      if (pos != capacity_) IndexErase(pos);
-    } else {
-      CAIRN_TRY(IndexSet(op.key, PackLocation(active_, slot, end)));
+  // Everything is on flash: update the index, deletes first so that a batch
+  // which frees entries can add as many. Only a key's last operation counts.
+  for (int pass = 0; pass < 2; ++pass) {
+    uint32_t slot = slots_ - static_cast<uint32_t>(ops.size());
+    size_t end = value_end_ + total - ops.size() * unit_;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const BatchOp& op = ops[i];
+      if (!Overridden(ops, i) && op.is_delete == (pass == 0)) {
+        if (op.is_delete) {
+          const size_t pos = Find(op.key);
+          if (pos != capacity_) IndexErase(pos);
+        } else {
+          CAIRN_TRY(IndexSet(op.key, PackLocation(active_, slot, end)));
+        }
+      }
+      ++slot;
+      if (!op.is_delete) {
+        end -= format::ValueRegionBytes(op.size, partition_->alignment());
+      }
     }
-    ++slot;
-    end -= region;
   }
   live_bytes_ =
       static_cast<size_t>(static_cast<ptrdiff_t>(live_bytes_) + delta);

@@ -236,6 +236,7 @@ class Store {
                const Entry& e);
 
   // Writing.
+  static bool Overridden(std::span<const BatchOp> ops, size_t i);
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
   Status Activate();
