@@ -28,14 +28,14 @@ using testing::RandomBytes;
 using testing::ReadBlob;
 using testing::Rig;
 
-constexpr size_t kBufferBytes = 256;
+constexpr size_t kBufferBytes = 1024;
 
-Geometry SweepGeometry() {
+Geometry SweepGeometry(size_t sector_size = 512, size_t alignment = 4) {
   Geometry g;
-  g.sector_size = 512;
+  g.sector_size = sector_size;
   g.blob_sectors = 7;
   g.kvs_sectors = 4;
-  g.alignment = 4;
+  g.alignment = alignment;
   return g;
 }
 
@@ -48,6 +48,8 @@ struct Variant {
   size_t buffer_bytes;  // 0 or a multiple of flash_write_size <= 256
   size_t chunk;
   bool checksum;
+  size_t sector_size = 512;
+  size_t alignment = 4;
 };
 
 struct Outcome {
@@ -61,7 +63,7 @@ class Scenario {
  public:
   explicit Scenario(const Variant& v)
       : variant_(v),
-        rig_(SweepGeometry()),
+        rig_(SweepGeometry(v.sector_size, v.alignment)),
         old_(RandomBytes(Whole(1700), 0xA)),
         new_(RandomBytes(Whole(2900), 0xB)) {}
 
@@ -112,7 +114,9 @@ class Scenario {
       }
       Status status = writer.Write(rest.first(n));
       if (variant_.mode == Mode::kDeferred && status.IsResourceExhausted()) {
+        // Flush keeps a partial chunk: queue what fits now.
         CAIRN_TRY(static_cast<DeferredWriter&>(writer).Flush());
+        n = std::min(n, writer.ConservativeWriteLimit());
         status = writer.Write(rest.first(n));
       }
       CAIRN_TRY(status);
@@ -140,6 +144,29 @@ class Scenario {
       return status;
     }
     return writer.Close();
+  }
+
+  // Erase() first (so the write itself need not erase), then B.
+  Status EraseThenWriteNew() {
+    BlobWriterWithBuffer<16> writer(*store_);
+    CAIRN_TRY(writer.Open());
+    CAIRN_TRY(writer.Erase());
+    CAIRN_TRY(writer.SetFileName("new"));
+    const Status status = WriteFrom(writer, new_, 0);
+    if (!status.ok()) {
+      writer.Abandon();
+      return status;
+    }
+    return writer.Close();
+  }
+
+  // Discard() of the stored blob A.
+  Status DiscardOld() {
+    BlobWriter writer(*store_);
+    CAIRN_TRY(writer.Open());
+    const Status status = writer.Discard();
+    writer.Abandon();
+    return status;
   }
 
   // Resume of an interrupted write of B, then the rest, then Close.
@@ -253,6 +280,10 @@ const Variant kVariants[] = {
     {"zero-buffer fws128 chunk256 crc32", Mode::kZeroBuffer, 128, 0, 256, true},
     {"buffered fws256 buf256 chunk300 no checksum", Mode::kBuffered, 256, 256,
      300, false},
+    {"buffered sector768 align16 fws48 buf144 chunk200 crc32", Mode::kBuffered,
+     48, 144, 200, true, 768, 16},
+    {"deferred fws=sector512 buf1024 chunk700 crc32", Mode::kDeferred, 512,
+     1024, 700, true},
 };
 
 class PowerCutTest : public ::testing::TestWithParam<size_t> {};
@@ -316,6 +347,19 @@ TEST_P(PowerCutTest, ResumeAfterAbandon) {
         if (!::testing::Test::HasFatalFailure()) s.AbandonNewAfter(2000);
       },
       [&] { return s.ResumeNew(); }, "resume+close");
+}
+
+TEST_P(PowerCutTest, EraseThenWrite) {
+  Scenario s(kVariants[GetParam()]);
+  Sweep(
+      s, [&] { s.Prepare(); }, [&] { return s.EraseThenWriteNew(); },
+      "erase+write+close");
+}
+
+TEST(PowerCutDiscardTest, DiscardIsAllOrNothing) {
+  Scenario s(kVariants[0]);
+  Sweep(
+      s, [&] { s.Prepare(); }, [&] { return s.DiscardOld(); }, "discard");
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, PowerCutTest,

@@ -107,10 +107,12 @@ inline Status DeferredWriteInChunks(DeferredWriter& writer,
                                     size_t chunk, size_t flush_every) {
   size_t count = 0;
   while (!data.empty()) {
-    const size_t n = std::min(chunk, data.size());
+    size_t n = std::min(chunk, data.size());
     Status status = writer.Write(data.first(n));
     if (status.IsResourceExhausted()) {
+      // Flush keeps a partial chunk: queue what fits now.
       CAIRN_TRY(writer.Flush());
+      n = std::min(n, writer.ConservativeWriteLimit());
       status = writer.Write(data.first(n));
     }
     CAIRN_TRY(status);
