@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the on-target test program (target/) for a Cortex-M4 and a Cortex-M3,
-# runs each under qemu-system-arm with semihosting, and reports pass/fail,
-# the stack high-water marks and the linked size of the library.
+# runs both under qemu-system-arm with semihosting (in parallel), and reports
+# pass/fail, the stack high-water marks and the linked size of the library.
 # Usage: scripts/target-test.sh [BUILD_DIR]        (default build/target)
 # Environment: CAIRN_QEMU_TIMEOUT (seconds per run, default 120),
 #              CAIRN_TARGETS (default "m4 m3").
@@ -23,7 +23,7 @@ command -v qemu-system-arm >/dev/null 2>&1 ||
   die "qemu-system-arm not found; the program cannot run. Install it with:" \
       "scripts/install-deps.sh target (Debian package qemu-system-arm)"
 
-# name -> core flags, QEMU machine, extra CMake options
+# name -> core flags | QEMU machine | label | strict alignment
 config_for() {
   case "$1" in
     m4) echo "-mcpu=cortex-m4 -mthumb|mps2-an386|Cortex-M4 mps2-an386|OFF" ;;
@@ -33,9 +33,8 @@ config_for() {
 }
 
 mkdir -p "$build"
-summary="$build/summary.txt"
-: >"$summary"
-failed=()
+
+# 1. Build every program (and refuse one that links the heap).
 for name in $targets; do
   IFS='|' read -r cpu machine label strict <<<"$(config_for "$name")"
   dir="$build/$name"
@@ -48,25 +47,40 @@ for name in $targets; do
     { cat "$dir.configure.log" >&2; die "configuring $name failed"; }
   cmake --build "$dir" >"$dir.build.log" 2>&1 ||
     { cat "$dir.build.log" >&2; die "building $name failed"; }
-  elf="$dir/cairn_target_test.elf"
-
-  # The library must not reach for the heap or exceptions on target.
-  forbidden=$(arm-none-eabi-nm "$elf" | awk '{print $NF}' |
+  forbidden=$(arm-none-eabi-nm "$dir/cairn_target_test.elf" | awk '{print $NF}' |
     grep -xE 'malloc|free|calloc|realloc|_sbrk|_sbrk_r|_malloc_r|_Znwj|_Znaj|_ZdlPv|_ZdaPv|_ZdlPvj|__cxa_throw|__cxa_allocate_exception|__gxx_personality_v0' ||
     true)
   [ -z "$forbidden" ] ||
     die "$name: the linked program uses the heap or exceptions: $forbidden"
+done
 
+# 2. Run them all at once, each under its own timeout.
+declare -A pids starts
+for name in $targets; do
+  IFS='|' read -r cpu machine label strict <<<"$(config_for "$name")"
+  dir="$build/$name"
   echo "== $label: running (qemu-system-arm -M $machine, timeout ${timeout_s}s)"
-  log="$dir/run.log"
-  start=$(date +%s)
-  set +e
+  starts[$name]=$(date +%s)
   timeout --foreground -k 5 "$timeout_s" qemu-system-arm -M "$machine" \
     -nographic -monitor none -semihosting \
-    -kernel "$elf" >"$log" 2>&1 </dev/null
+    -kernel "$dir/cairn_target_test.elf" >"$dir/run.log" 2>&1 </dev/null &
+  pids[$name]=$!
+done
+
+# 3. Collect the verdicts and the figures.
+summary="$build/summary.txt"
+: >"$summary"
+failed=()
+for name in $targets; do
+  IFS='|' read -r cpu machine label strict <<<"$(config_for "$name")"
+  dir="$build/$name"
+  log="$dir/run.log"
+  set +e
+  wait "${pids[$name]}"
   rc=$?
   set -e
-  elapsed=$(($(date +%s) - start))
+  elapsed=$(($(date +%s) - starts[$name]))
+  echo "== $label: output"
   cat "$log"
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
     echo "target-test: $name: TIMEOUT after ${timeout_s}s" >&2
@@ -75,15 +89,18 @@ for name in $targets; do
     echo "target-test: $name: FAILED (exit status $rc)" >&2
     failed+=("$name")
   fi
-
   {
     echo "### $label ($cpu, -Os, qemu $machine, ${elapsed}s, exit $rc)"
-    grep -E '^(kvs|blob|stack|ram)' "$log" || true
+    grep -E '^(kvs|blob|stack|ram|unaligned)' "$log" || true
     echo "program (arm-none-eabi-size):"
-    arm-none-eabi-size "$elf" | sed 's/^/  /'
+    arm-none-eabi-size "$dir/cairn_target_test.elf" | sed 's/^/  /'
     echo "library objects as linked (bytes after --gc-sections):"
     awk -v match_file=libcairn.a -f target/linked-size.awk \
-      "$dir/cairn_target_test.map" | sed 's/^/  /'
+      "$dir/cairn_target_test.map" | tee "$dir/library-size.txt" |
+      sed 's/^/  /'
+    awk '$1 == "TOTAL" { total = $2 } $1 == "ram_flash.cc" { sim = $2 }
+         END { printf "library flash without the RamFlash simulator: %d B\n",
+               total - sim }' "$dir/library-size.txt"
     echo
   } >>"$summary"
 done
