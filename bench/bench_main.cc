@@ -3,6 +3,8 @@
 //
 //   cairn_bench [--quick] [--json PATH] [--markdown PATH] [--NAME=VALUE...]
 //
+// --sabotage alters W1's shadow copy so that its verification fails (a test
+// that failures are caught and reported by the exit status).
 // NAME=VALUE carries figures measured outside this program by
 // scripts/bench.sh: kvs_text, blob_text, fs_text, text, data, bss (from
 // arm-none-eabi-size) and target_kvs_object_bytes, target_partition_bytes,
@@ -39,6 +41,7 @@ constexpr const char* kNumericFlags[] = {
 
 struct Options {
   bool quick = false;
+  bool sabotage = false;
   std::string json_path = "bench.json";
   std::string markdown_path;
   std::map<std::string, uint64_t> numbers;
@@ -49,6 +52,8 @@ bool ParseArgs(int argc, char** argv, Options& options) {
     std::string arg = argv[i];
     if (arg == "--quick") {
       options.quick = true;
+    } else if (arg == "--sabotage") {
+      options.sabotage = true;
     } else if (arg == "--json" && i + 1 < argc) {
       options.json_path = argv[++i];
     } else if (arg == "--markdown" && i + 1 < argc) {
@@ -332,27 +337,14 @@ std::string Report(const std::vector<WorkloadResult>& results,
   return out.str();
 }
 
-// Minimal JSON writer: objects of numbers, strings and booleans.
+// Minimal JSON writer: nested objects and arrays of numbers, strings and
+// booleans, two spaces of indentation per level.
 class Json {
  public:
-  void Open(const std::string& key = "") {
-    Key(key);
-    out_ << "{";
-    first_ = true;
-  }
-  void Close() {
-    out_ << "}";
-    first_ = false;
-  }
-  void OpenArray(const std::string& key) {
-    Key(key);
-    out_ << "[";
-    first_ = true;
-  }
-  void CloseArray() {
-    out_ << "]";
-    first_ = false;
-  }
+  void Open(const std::string& key = "") { Begin(key, '{'); }
+  void Close() { End('}'); }
+  void OpenArray(const std::string& key) { Begin(key, '['); }
+  void CloseArray() { End(']'); }
   void Number(const std::string& key, uint64_t value) {
     Key(key);
     out_ << value;
@@ -386,15 +378,29 @@ class Json {
   std::string str() const { return out_.str(); }
 
  private:
-  void Key(const std::string& key) {
-    if (!first_) out_ << ",";
+  void Begin(const std::string& key, char bracket) {
+    Key(key);
+    out_ << bracket;
+    ++depth_;
+    first_ = true;
+  }
+  void End(char bracket) {
+    --depth_;
+    if (!first_) out_ << "\n" << std::string(2 * depth_, ' ');
+    out_ << bracket;
     first_ = false;
-    out_ << "\n" << std::string(2 * depth_hint_, ' ');
+  }
+  void Key(const std::string& key) {
+    if (depth_ > 0) {
+      if (!first_) out_ << ",";
+      out_ << "\n" << std::string(2 * depth_, ' ');
+    }
+    first_ = false;
     if (!key.empty()) out_ << "\"" << key << "\": ";
   }
   std::ostringstream out_;
   bool first_ = true;
-  int depth_hint_ = 1;
+  int depth_ = 0;
 };
 
 std::string ToJson(const std::vector<WorkloadResult>& results,
@@ -449,6 +455,7 @@ std::string ToJson(const std::vector<WorkloadResult>& results,
   j.Number("text", code.text);
   j.Number("data", code.data);
   j.Number("bss", code.bss);
+  j.Bool("blob_text_includes_fs", false);
   j.Close();
   j.Open("ram");
   j.Number("kvs_object_bytes", ram.host.kvs_object_bytes);
@@ -492,6 +499,7 @@ int Main(int argc, char** argv) {
   if (!ParseArgs(argc, argv, options)) return 2;
   RunConfig config;
   config.quick = options.quick;
+  config.sabotage = options.sabotage;
 
   std::vector<WorkloadResult> results = RunW1W3W4(config);
   results.insert(results.begin() + 1, RunW2(config));

@@ -219,6 +219,7 @@ std::vector<WorkloadResult> RunW1W3W4(const RunConfig& config) {
                  .updates = config.quick ? 3000u : 10000u,
                  .fixed_length = 16};
   const bool wrote = RunWrites(rig->flash, *rig->store, spec, shadow, w1);
+  if (wrote && config.sabotage) shadow[0][0] ^= std::byte{1};
   w1.verified = wrote && VerifyAll(*rig->store, shadow, w1.note);
   if (!wrote) {
     w3.note = w4.note = "W1 failed";

@@ -62,6 +62,9 @@ struct WorkloadResult {
 
 struct RunConfig {
   bool quick = false;  // fewer updates and reads, for the ctest
+  // Test of the runner itself: W1's shadow copy is altered before the final
+  // read-back, which must then fail verification.
+  bool sabotage = false;
 };
 
 // W1 (updates), W3 (mount after W1) and W4 (reads after W1) share a flash,

@@ -10,8 +10,17 @@ build=${1:-build/release}
 out=${2:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
+log="$out/bench-build.log"
+: > "$log"
+# Runs a build step quietly; its output is shown only when it fails.
+quiet() {
+  if ! "$@" >>"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    return 1
+  fi
+}
 
-if ! cmake --build "$build" --target cairn_bench >/dev/null; then
+if ! quiet cmake --build "$build" --target cairn_bench; then
   echo "bench: cannot build cairn_bench in $build (is the key-value store" \
        "implemented yet? see bench/CMakeLists.txt)" >&2
   exit 1
@@ -19,45 +28,54 @@ fi
 runner="$build/bench/cairn_bench"
 args=()
 
-# ---- code size and target RAM (skipped without the cross compiler) ----
-if command -v arm-none-eabi-g++ >/dev/null && command -v arm-none-eabi-size >/dev/null; then
-  cross="$out/bench-cross"
-  cmake -S "$root" -B "$cross" -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel \
+# ---- code size and target RAM (0 without the cross compiler) ----
+cross="$out/bench-cross"
+objdir="$cross/src/CMakeFiles/cairn.dir"
+# Sums one column (1 text, 2 data, 3 bss) of arm-none-eabi-size over the
+# objects under DIR (all of the library if DIR is empty).
+size_sum() {
+  local dir="$objdir${1:+/$1}" column=$2
+  [ -d "$dir" ] || { echo 0; return; }
+  mapfile -t objs < <(find "$dir" \( -name '*.o' -o -name '*.obj' \) | sort)
+  [ ${#objs[@]} -gt 0 ] || { echo 0; return; }
+  arm-none-eabi-size "${objs[@]}" |
+    awk -v c="$column" 'NR > 1 { s += $c } END { print s + 0 }'
+}
+symbol_size() {
+  local hex
+  hex=$(arm-none-eabi-nm -S "$cross/target_sizeof.o" |
+    awk -v s="$1" '$4 == s { print $2 }')
+  echo $((16#${hex:-0}))
+}
+measure_cross() {
+  quiet cmake -S "$root" -B "$cross" -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi.cmake" \
-    -DCAIRN_CRC_SMALL=ON >/dev/null
-  cmake --build "$cross" --target cairn >/dev/null
-  objdir="$cross/src/CMakeFiles/cairn.dir"
-  # Sums one column (1 text, 2 data, 3 bss) of arm-none-eabi-size over the
-  # objects under DIR (all of the library if DIR is empty).
-  size_sum() {
-    local dir="$objdir${1:+/$1}" column=$2
-    [ -d "$dir" ] || { echo 0; return; }
-    mapfile -t objs < <(find "$dir" -name '*.o' | sort)
-    [ ${#objs[@]} -gt 0 ] || { echo 0; return; }
-    arm-none-eabi-size "${objs[@]}" | awk -v c="$column" 'NR > 1 { s += $c } END { print s + 0 }'
-  }
+    -DCAIRN_CRC_SMALL=ON || return 1
+  quiet cmake --build "$cross" --target cairn || return 1
+  quiet arm-none-eabi-g++ -std=c++20 -mcpu=cortex-m4 -mthumb -Os \
+    -fno-exceptions -fno-rtti -I"$root/include" \
+    -c "$root/bench/target_sizeof.cc" -o "$cross/target_sizeof.o" || return 1
   args+=(--cross=1
          --kvs_text="$(size_sum kvs 1)"
          --blob_text="$(size_sum blob 1)"
          --fs_text="$(size_sum fs 1)"
          --text="$(size_sum '' 1)"
          --data="$(size_sum '' 2)"
-         --bss="$(size_sum '' 3)")
-  arm-none-eabi-g++ -std=c++20 -mcpu=cortex-m4 -mthumb -Os -fno-exceptions \
-    -fno-rtti -I"$root/include" -c "$root/bench/target_sizeof.cc" \
-    -o "$cross/target_sizeof.o"
-  symbol_size() {
-    local hex
-    hex=$(arm-none-eabi-nm -S "$cross/target_sizeof.o" | awk -v s="$1" '$4 == s { print $2 }')
-    echo $((16#${hex:-0}))
-  }
-  args+=(--target_kvs_object_bytes="$(symbol_size cairn_sizeof_kvs32)"
+         --bss="$(size_sum '' 3)"
+         --target_kvs_object_bytes="$(symbol_size cairn_sizeof_kvs32)"
          --target_partition_bytes="$(symbol_size cairn_sizeof_partition)"
          --target_index_entry_bytes="$(symbol_size cairn_sizeof_index_entry)")
+}
+cross_version="(absent)"
+if command -v arm-none-eabi-g++ >/dev/null &&
+    command -v arm-none-eabi-size >/dev/null; then
   cross_version=$(arm-none-eabi-g++ --version | head -n 1)
+  if ! measure_cross; then
+    echo "bench: the cross build failed; code size and target RAM are 0" >&2
+    cross_version="$cross_version (cross build FAILED)"
+  fi
 else
   echo "bench: arm-none-eabi-g++ not found, code size and target RAM are 0" >&2
-  cross_version="(absent)"
 fi
 
 # ---- the workloads ----
@@ -67,7 +85,7 @@ status=0
 
 # ---- micro-benchmarks (host CPU cost) ----
 micro="$build/bench/cairn_micro_bench"
-if [ -x "$micro" ] && cmake --build "$build" --target cairn_micro_bench >/dev/null; then
+if quiet cmake --build "$build" --target cairn_micro_bench && [ -x "$micro" ]; then
   "$micro" --benchmark_min_time=0.2 --benchmark_counters_tabular=true \
     2>/dev/null | tee "$out/micro_bench.txt"
 else
