@@ -351,9 +351,13 @@ bool RunBlobWorkload(uint64_t seed) {
     const bool cut = rng.Below(2) == 0;
     if (cut) {
       // Somewhere in the write: roughly one flash operation per 256 bytes.
-      flash.CutPowerAt(
-          rng.Below(static_cast<uint32_t>(next.size / 128 + 40)),
-          rng.Below(2) == 0 ? TearMode::kPrefix : TearMode::kRandomBits);
+      // (Two statements: the order of the draws must not depend on the
+      // compiler's argument evaluation order, so hosts repeat target runs.)
+      const uint32_t at =
+          rng.Below(static_cast<uint32_t>(next.size / 128 + 40));
+      const bool random_bits = rng.Below(2) != 0;
+      flash.CutPowerAt(at,
+                       random_bits ? TearMode::kRandomBits : TearMode::kPrefix);
     }
     size_t accepted = 0;
     Status status;
