@@ -77,17 +77,20 @@ void BlobStore::Load() {
   std::array<std::byte, kMetadataHeaderBytes> header;
   size_t length;
   Status status = ReadRecord(header, length);
-  const uint8_t flags = static_cast<uint8_t>(header[1]);
-  const size_t size = Get32(&header[2]);
-  if (status.ok() && (flags & kFlagComplete) == 0) status = Status::NotFound();
-  if (status.ok() && size > partition_->size_bytes()) {
-    status = Status::DataLoss();
-  }
-  if (status.ok() && checksum_ != nullptr) {
-    status = (flags & kFlagChecksum) == 0 ? Status::DataLoss()
-                                          : ChecksumOfFlash(size);
-    if (status.ok() && checksum_->value() != Get32(&header[6])) {
+  size_t size = 0;
+  if (status.ok()) {
+    const uint8_t flags = static_cast<uint8_t>(header[1]);
+    size = Get32(&header[2]);
+    if ((flags & kFlagComplete) == 0) {
+      status = Status::NotFound();  // a write in progress or interrupted
+    } else if (size > partition_->size_bytes() ||
+               (checksum_ != nullptr && (flags & kFlagChecksum) == 0)) {
       status = Status::DataLoss();
+    } else if (checksum_ != nullptr) {
+      status = ChecksumOfFlash(size);
+      if (status.ok() && checksum_->value() != Get32(&header[6])) {
+        status = Status::DataLoss();
+      }
     }
   }
   corrupt_ = !status.ok() && !status.IsNotFound();
@@ -149,13 +152,13 @@ Status BlobStore::Resume(BlobWriter* writer) {
                                     : std::span<std::byte>(header);
   size_t length;
   const Status status = ReadRecord(record, length);
+  if (status.IsNotFound()) return Status::FailedPrecondition();
+  CAIRN_TRY(status);
   const uint8_t flags = static_cast<uint8_t>(record[1]);
-  if (status.IsNotFound() || (status.ok() && ((flags & kFlagComplete) != 0 ||
-                                              ((flags & kFlagChecksum) != 0) !=
-                                                  (checksum_ != nullptr)))) {
+  if ((flags & kFlagComplete) != 0 ||
+      ((flags & kFlagChecksum) != 0) != (checksum_ != nullptr)) {
     return Status::FailedPrecondition();
   }
-  CAIRN_TRY(status);
 
   // The furthest written point lies in the last sector that is not erased.
   // Back up past that sector and one full sector before it, and erase from
