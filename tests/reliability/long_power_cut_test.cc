@@ -1,0 +1,263 @@
+// The long power-cut campaign: random workloads on several geometries with
+// a power cut in (almost) every operation.
+//
+// Unlike the exhaustive sweep of tests/kvs/kvs_power_cut_test.cc (which
+// replays one workload from the start for every cut point), the campaign
+// rolls on: before each operation a cut is armed at a random flash operation
+// inside the expected span of that operation (prefix or random-bit tear,
+// chosen at random); when it hits, power returns (sometimes after a second
+// cut during the recovery mount and its first write), the store is mounted
+// again and compared with the shadow model; the workload then continues from
+// the recovered state. A cut point costs one operation and one mount, so
+// millions are affordable.
+//
+// Invariants after every cut:
+//  - the mount succeeds;
+//  - the keys equal the model before the interrupted operation or after it
+//    in full (a batch all or nothing); nothing else changed;
+//  - an operation that returned OK is there even if the cut hit after it;
+//  - every few hundred operations, a clean remount equals the model exactly
+//    and FullMaintenance succeeds.
+//
+// Default (ctest): a few thousand cut points, a few seconds. Long mode
+// (`long_power_cut_test --long` or CAIRN_LONG=1; CAIRN_SCALE=n multiplies
+// it): about two million cut points. Counts are printed either way.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "reliability/reliability_rig.h"
+
+namespace cairn::reliability {
+namespace {
+
+constexpr kvs::Key kRecoveryKey = 1000;  // written during recovery only
+
+struct Campaign {
+  Geometry geometry;
+  uint64_t ops;
+  kvs::Key keys;
+  size_t max_len;
+  uint64_t seed;
+};
+
+struct Counts {
+  uint64_t ops = 0;
+  uint64_t acknowledged = 0;
+  uint64_t cuts_armed = 0;
+  uint64_t cuts_hit = 0;
+  uint64_t second_cuts = 0;
+  uint64_t took_effect = 0;  // interrupted operations found applied
+  uint64_t rolled_back = 0;  // interrupted operations found not applied
+  uint64_t full_checks = 0;
+  uint64_t flash_ops = 0;
+  uint64_t sector_erases = 0;
+};
+
+Op MakeOp(Rng& rng, const Model& model, kvs::Key keys, size_t max_len,
+          uint64_t n) {
+  Op op;
+  const uint64_t r = rng.Below(100);
+  const kvs::Key key = static_cast<kvs::Key>(rng.Below(keys));
+  if (r < 15 && model.count(key)) {
+    op.changes.push_back({key, std::nullopt});
+  } else if (r < 35) {
+    op.batch = true;
+    const size_t k = 2 + rng.Below(4);
+    for (size_t i = 0; i < k; ++i) {
+      const kvs::Key bk = static_cast<kvs::Key>(rng.Below(keys));
+      if (rng.Below(4) == 0) {
+        op.changes.push_back({bk, std::nullopt});
+      } else {
+        op.changes.push_back({bk, RandomValue(rng, max_len / 2, n)});
+      }
+    }
+  } else {
+    op.changes.push_back({key, RandomValue(rng, max_len, n)});
+  }
+  return op;
+}
+
+class Runner {
+ public:
+  explicit Runner(const Campaign& c)
+      : c_(c), heap_(c.geometry, c.seed), rng_(c.seed) {}
+
+  Counts Run() {
+    Mount();
+    if (::testing::Test::HasFailure()) return counts_;
+    double average = 16;  // flash operations per store operation
+    for (uint64_t i = 0; i < c_.ops; ++i) {
+      const Op op = MakeOp(rng_, model_, c_.keys, c_.max_len, i);
+      const TearMode mode =
+          rng_.Below(2) == 0 ? TearMode::kPrefix : TearMode::kRandomBits;
+      const uint64_t window = std::max<uint64_t>(4, 2 * average);
+      const bool arm = rng_.Below(16) != 0;  // some operations run clean
+      if (arm) {
+        flash().CutPowerAt(rng_.Below(window), mode);
+        ++counts_.cuts_armed;
+      }
+      const uint64_t start = flash().operation_count();
+      const Status s = Execute(*store_, op);
+      ++counts_.ops;
+      const bool hit = flash().power_is_cut();
+      if (!hit) {
+        flash().ClearFaults();
+        const double used =
+            static_cast<double>(flash().operation_count() - start);
+        average = 0.95 * average + 0.05 * used;
+      }
+      Model after = model_;
+      ApplyToModel(after, op);
+      if (s.ok()) {
+        ++counts_.acknowledged;
+        model_ = after;
+      } else if (!hit && !s.IsResourceExhausted()) {
+        ADD_FAILURE() << Describe(c_.geometry) << ": op " << i
+                      << " failed without a cut: " << s.str();
+        return counts_;
+      }
+      if (hit) {
+        ++counts_.cuts_hit;
+        if (!Recover(mode, s.ok(), after, i)) return counts_;
+      }
+      if ((i + 1) % 400 == 0 && !FullCheck(i)) return counts_;
+    }
+    FullCheck(c_.ops);
+    counts_.flash_ops = flash().operation_count();
+    counts_.sector_erases = flash().counters().sector_erases;
+    return counts_;
+  }
+
+ private:
+  RamFlashBase& flash() { return heap_.flash(); }
+
+  void Mount() {
+    store_.reset();
+    store_.emplace(heap_.partition());
+    const Status s = store_->Init();
+    if (!s.ok()) {
+      ADD_FAILURE() << Describe(c_.geometry) << ": mount: " << s.str();
+    }
+  }
+
+  // Power returns after a cut in operation `i`; `after` is the model with
+  // the operation applied.
+  bool Recover(TearMode mode, bool acknowledged, const Model& after,
+               uint64_t i) {
+    flash().PowerOn();
+    flash().ClearFaults();
+    if (rng_.Below(4) == 0) {  // a second cut while recovering
+      ++counts_.second_cuts;
+      flash().CutPowerAt(rng_.Below(48), mode);
+      store_.reset();
+      store_.emplace(heap_.partition());
+      if (store_->Init().ok()) {
+        store_->Put(kRecoveryKey, Value(5, std::byte{0x5A})).IgnoreError();
+      }
+      flash().PowerOn();
+      flash().ClearFaults();
+    }
+    Mount();
+    if (::testing::Test::HasFailure()) return false;
+    Model got;
+    std::string error;
+    if (!ReadAll(*store_, c_.keys, got, error)) {
+      ADD_FAILURE() << Describe(c_.geometry) << ": after cut in op " << i
+                    << ": " << error;
+      return false;
+    }
+    if (got == after) {
+      ++counts_.took_effect;
+    } else if (got == model_ && !acknowledged) {
+      ++counts_.rolled_back;
+    } else {
+      ADD_FAILURE() << Describe(c_.geometry) << ": after cut in op " << i
+                    << " the store is neither before nor after"
+                    << (acknowledged ? " (op was acknowledged)" : "");
+      return false;
+    }
+    model_ = got;
+    return true;
+  }
+
+  bool FullCheck(uint64_t i) {
+    Mount();
+    if (::testing::Test::HasFailure()) return false;
+    Model got;
+    std::string error;
+    if (!ReadAll(*store_, c_.keys, got, error) || got != model_) {
+      ADD_FAILURE() << Describe(c_.geometry) << ": clean remount at op " << i
+                    << " differs from the model " << error;
+      return false;
+    }
+    const Status s = store_->FullMaintenance();
+    if (!s.ok()) {
+      ADD_FAILURE() << Describe(c_.geometry) << ": FullMaintenance at op " << i
+                    << ": " << s.str();
+      return false;
+    }
+    ++counts_.full_checks;
+    return true;
+  }
+
+  Campaign c_;
+  HeapFlash heap_;
+  Rng rng_;
+  Model model_;
+  std::optional<kvs::KeyValueStore<64>> store_;
+  Counts counts_;
+};
+
+std::vector<Campaign> Campaigns(uint64_t ops_small, uint64_t ops_large) {
+  return {
+      {{512, 6, 4}, ops_small, 24, 40, 0x1001},
+      {{1024, 4, 16}, ops_small, 16, 120, 0x1002},
+      {{4096, 4, 8}, ops_small, 32, 400, 0x1003},
+      {{2048, 5, 1}, ops_small, 24, 200, 0x1004},
+      {{256, 8, 1, true}, ops_small, 12, 24, 0x1005},
+      {{8192, 3, 32, false, true}, ops_large, 24, 1200, 0x1006},
+      {{65536, 3, 32}, ops_large, 24, 4000, 0x1007},
+  };
+}
+
+TEST(LongPowerCut, RandomWorkloadsSurviveCutsOnEveryGeometry) {
+  const bool long_mode = LongMode();
+  const uint64_t scale = long_mode ? Scale() : 1;
+  const uint64_t small = long_mode ? 300000 * scale : 500;
+  const uint64_t large = long_mode ? 100000 * scale : 150;
+  Counts total;
+  for (const Campaign& c : Campaigns(small, large)) {
+    Runner runner(c);
+    const Counts n = runner.Run();
+    std::printf(
+        "%-32s ops %9llu  ack %9llu  cuts armed %9llu  hit %9llu "
+        "(applied %llu, rolled back %llu)  second cuts %llu  "
+        "clean checks %llu  sector erases %llu\n",
+        Describe(c.geometry).c_str(), (unsigned long long)n.ops,
+        (unsigned long long)n.acknowledged, (unsigned long long)n.cuts_armed,
+        (unsigned long long)n.cuts_hit, (unsigned long long)n.took_effect,
+        (unsigned long long)n.rolled_back, (unsigned long long)n.second_cuts,
+        (unsigned long long)n.full_checks, (unsigned long long)n.sector_erases);
+    total.ops += n.ops;
+    total.cuts_hit += n.cuts_hit;
+    total.second_cuts += n.second_cuts;
+    total.sector_erases += n.sector_erases;
+    if (::testing::Test::HasFailure()) break;
+    EXPECT_GT(n.sector_erases, 2 * c.geometry.sectors)
+        << "workload too small to reclaim on " << Describe(c.geometry);
+  }
+  std::printf(
+      "long power-cut campaign%s: %llu operations, %llu cut points "
+      "checked (%llu second cuts during recovery), %llu sector "
+      "erases\n",
+      long_mode ? " (long)" : "", (unsigned long long)total.ops,
+      (unsigned long long)total.cuts_hit, (unsigned long long)total.second_cuts,
+      (unsigned long long)total.sector_erases);
+  std::fflush(stdout);
+  EXPECT_GT(total.cuts_hit, long_mode ? 1000000u : 2000u);
+}
+
+}  // namespace
+}  // namespace cairn::reliability
