@@ -812,7 +812,7 @@ Status Store::Activate() {
     for (size_t i = 0; retire && s.ok() && i < key_count_; ++i) {
       if (LocSector(index_[i].location) != victim) continue;
       s = Status::ResourceExhausted();
-      if (!active_closed_) {
+      if (!active_closed_ && victim != active_) {  // 2 sectors: victim is A
         s = CopyEntry(a, index_[i], index_[i].location);
         if (s.ok()) {
           slots_ = a.slots;
@@ -961,6 +961,9 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   if (key_count_ + new_keys - removed > capacity_) {
     return Status::ResourceExhausted();
   }
+  // With one data sector the old values stay there until the new ones are
+  // written, so an update needs room for both.
+  if (UsableSectors() < 3) delta = static_cast<ptrdiff_t>(total);
   if (delta > 0 && live_bytes_ + static_cast<size_t>(delta) > Capacity()) {
     return Status::ResourceExhausted();
   }
