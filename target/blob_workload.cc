@@ -311,24 +311,43 @@ bool RunBlobWorkload(uint64_t seed) {
 
   for (uint32_t round = 0; round < kRounds; ++round) {
     const uint32_t action = rng.Below(10);
-    if (action == 0) {  // Discard
-      ++totals.discards;
-      blob::BlobWriter writer(device->store);
-      Status s = writer.Open();
-      if (s.ok()) s = writer.Discard();
-      writer.Abandon();
-      if (!s.ok()) return Fail("Discard", s, round);
-      model = BlobState();
-      if (!Verify(*device, model, rng, totals, round)) return false;
-      continue;
-    }
-    if (action == 1) {  // Erase
-      ++totals.erases;
-      blob::BlobWriter writer(device->store);
-      Status s = writer.Open();
-      if (s.ok()) s = writer.Erase();
-      writer.Abandon();
-      if (!s.ok()) return Fail("Erase", s, round);
+    if (action <= 1) {  // Discard or Erase, half of them cut short
+      const bool erase = action == 1;
+      ++(erase ? totals.erases : totals.discards);
+      const bool cut = rng.Below(2) == 0;
+      if (cut) {
+        const uint32_t at = rng.Below(erase ? 24 : 8);
+        const bool random_bits = rng.Below(2) != 0;
+        flash.CutPowerAt(
+            at, random_bits ? TearMode::kRandomBits : TearMode::kPrefix);
+      }
+      Status s;
+      {
+        blob::BlobWriter writer(device->store);
+        s = writer.Open();
+        if (s.ok()) s = erase ? writer.Erase() : writer.Discard();
+        writer.Abandon();
+      }
+      if (flash.power_is_cut()) {
+        // Afterwards the old blob is either intact or gone, never damaged.
+        ++totals.cuts;
+        flash.PowerOn();
+        device->~Device();
+        device = new (device_memory) Device(flash);
+        if (Status init = device->Init(); !init.ok()) {
+          return Fail("Init after a power cut", init, round);
+        }
+        if (s.ok()) {
+          model = BlobState();
+          if (!Verify(*device, model, rng, totals, round)) return false;
+        } else if (!CheckAfterCut(*device, model, BlobState(), rng, totals,
+                                  round)) {
+          return false;
+        }
+        continue;
+      }
+      flash.ClearFaults();
+      if (!s.ok()) return Fail(erase ? "Erase" : "Discard", s, round);
       model = BlobState();
       if (!Verify(*device, model, rng, totals, round)) return false;
       continue;
