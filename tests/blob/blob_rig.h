@@ -23,6 +23,7 @@ struct Geometry {
   size_t alignment = 4;
   size_t kvs_sectors = 3;
   bool memory_mapped = true;
+  bool eeprom = false;
 };
 
 class Storage {
@@ -44,6 +45,7 @@ inline RamFlashBase::Config FlashConfig(const Geometry& g) {
   RamFlashBase::Config config;
   config.alignment = g.alignment;
   config.memory_mapped = g.memory_mapped;
+  config.eeprom = g.eeprom;
   return config;
 }
 

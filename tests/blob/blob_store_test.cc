@@ -623,6 +623,94 @@ TEST_F(BlobStoreTest, WriteErrorIsStickyDataLossUntilErase) {
   ExpectBlob(store, source);
 }
 
+TEST_F(BlobStoreTest, ForeignOrCorruptRecordsMeanNoBlob) {
+  const std::vector<std::byte> source = RandomBytes(2000, 21);
+  {
+    BlobStoreBuffer<64> store("records", rig_.blob_partition, &crc_,
+                              rig_.store());
+    BlobWriter writer(store);
+    ASSERT_EQ(Status::Ok(), writer.Open());
+    ASSERT_EQ(Status::Ok(), writer.Write(source));
+    ASSERT_EQ(Status::Ok(), writer.Close());
+  }
+  const kvs::Key key = MetadataKey("records");
+  EXPECT_EQ(kvs::KeyFromName("blob:records"), key);
+  std::array<std::byte, kMetadataHeaderBytes> good;
+  ASSERT_EQ(Status::Ok(),
+            rig_.store().Get(key, std::span<std::byte>(good)).status());
+  EXPECT_EQ(std::byte{1}, good[0]);
+  EXPECT_EQ(std::byte{kFlagComplete | kFlagChecksum}, good[1]);
+  EXPECT_EQ(std::byte{2000 & 0xFF}, good[2]);
+  EXPECT_EQ(std::byte{2000 >> 8}, good[3]);
+  const uint32_t crc = Crc32::Compute(source);
+  EXPECT_EQ(std::byte(crc & 0xFF), good[6]);
+  EXPECT_EQ(std::byte(crc >> 24), good[9]);
+
+  auto with = [&](size_t index, uint8_t value) {
+    std::array<std::byte, kMetadataHeaderBytes> r = good;
+    r[index] = std::byte{value};
+    return r;
+  };
+  const std::array<std::byte, kMetadataHeaderBytes> bad[] = {
+      with(0, 2),     // a newer version
+      with(1, 0x01),  // complete but written without checksum
+      with(5, 0x10),  // size larger than the partition
+      with(6, 0x00),  // wrong checksum (the low byte of 0x...)
+  };
+  for (const auto& record : bad) {
+    if (record == good) continue;
+    ASSERT_EQ(Status::Ok(),
+              rig_.store().Put(key, std::span<const std::byte>(record)));
+    BlobStoreBuffer<64> store("records", rig_.blob_partition, &crc_,
+                              rig_.store());
+    EXPECT_FALSE(store.HasData());
+    BlobReader reader(store);
+    EXPECT_EQ(Status::DataLoss(), reader.Open());
+    char name[4];
+    EXPECT_EQ(Status::NotFound(), store.GetFileName(name).status());
+  }
+  // Too short to be a record.
+  ASSERT_EQ(Status::Ok(), rig_.store().Put(key, std::span(good).first(5)));
+  BlobStoreBuffer<64> store("records", rig_.blob_partition, &crc_,
+                            rig_.store());
+  EXPECT_FALSE(store.HasData());
+  BlobWriter writer(store);
+  EXPECT_EQ(Status::DataLoss(), writer.Resume().status());
+  // A new blob replaces whatever was there.
+  ASSERT_EQ(Status::Ok(), writer.Open());
+  ASSERT_EQ(Status::Ok(), writer.Write(source));
+  ASSERT_EQ(Status::Ok(), writer.Close());
+  ExpectBlob(store, source);
+}
+
+TEST(BlobEepromTest, ByteWritableFlash) {
+  Geometry g;
+  g.sector_size = 256;
+  g.alignment = 1;
+  g.blob_sectors = 8;
+  g.kvs_sectors = 4;
+  g.eeprom = true;
+  Rig rig(g);
+  ASSERT_EQ(Status::Ok(), rig.MountKvs());
+  Crc16Checksum crc;
+  BlobStoreBuffer<16> store("eeprom", rig.blob_partition, &crc, rig.store(), 1);
+  const std::vector<std::byte> source = RandomBytes(1500, 31);
+  BlobWriter writer(store);
+  ASSERT_EQ(Status::Ok(), writer.Open());
+  ASSERT_EQ(Status::Ok(),
+            WriteInChunks(writer, std::span(source).first(1000), 7));
+  writer.Abandon();
+  StatusWithSize resumed = writer.Resume();
+  ASSERT_EQ(Status::Ok(), resumed.status());
+  EXPECT_EQ(512u, resumed.size());  // sector 3 partial, sector 2 dropped
+  ASSERT_EQ(Status::Ok(),
+            WriteInChunks(writer, std::span(source).subspan(512), 13));
+  ASSERT_EQ(Status::Ok(), writer.Close());
+  std::vector<std::byte> got;
+  ASSERT_EQ(Status::Ok(), ReadBlob(store, got));
+  EXPECT_TRUE(got == source);
+}
+
 // ---- resume ----
 
 TEST_F(BlobStoreTest, ResumeAfterAbandonSameInstance) {
