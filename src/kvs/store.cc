@@ -48,7 +48,7 @@ struct Store::Entry {
   size_t region = 0;         // aligned bytes of the value region
 };
 
-constexpr uint8_t kActive = 1, kBad = 2;  // SectorInfo::flags
+constexpr uint16_t kNotActive = 0xFFFF;  // SectorInfo::prev_slots
 
 struct Store::Mount {
   std::array<std::byte, kMountChunk> chunk;
@@ -149,7 +149,7 @@ Status Store::CheckGeometry() {
       p.sector_size() > (size_t{1} << 24) || capacity_ == 0) {
     return Status::InvalidArgument();
   }
-  const size_t max_slots = std::min<size_t>(UsableBytes() / unit_, 0xFFFF);
+  const size_t max_slots = std::min<size_t>(UsableBytes() / unit_, 0xFFFE);
   slot_bits_ = BitsFor(max_slots);
   value_bits_ = BitsFor(p.sector_size() / align + 1);
   if (BitsFor(sectors_) + slot_bits_ + value_bits_ > 31) {
@@ -289,16 +289,33 @@ Status Store::Format() {
   return FormatAll(true);
 }
 
-Status Store::ReadUnits(uint32_t sector, std::span<std::byte> buffer,
+// What mount keeps of a sector's header: a valid activation unit's sequence
+// (low 16 bits) and prev_slots, or kNotActive.
+Store::SectorInfo Store::Facts(UnitState fmt, UnitState act,
+                               const format::ActivationUnit& unit) {
+  if (fmt == UnitState::kBad || act != UnitState::kValid ||
+      unit.prev_slots == kNotActive) {
+    return {0, kNotActive};
+  }
+  return {static_cast<uint16_t>(unit.sequence), unit.prev_slots};
+}
+
+// Reads and decodes the two header units of `sector` (one read when they
+// are adjacent) into `raw`.
+Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
                         format::FormatUnit& fmt, UnitState& fmt_state,
                         format::ActivationUnit& act,
                         UnitState& act_state) const {
-  CAIRN_TRY(
-      partition_->Read(SectorAddress(sector), buffer.first(SectorHeader())));
+  const size_t at = SectorAddress(sector);
+  if (unit_ == 8) {
+    CAIRN_TRY(partition_->Read(at, raw));
+  } else {
+    CAIRN_TRY(partition_->Read(at, raw.first(8)));
+    CAIRN_TRY(partition_->Read(at + unit_, raw.last(8)));
+  }
   const std::byte erased = partition_->erased_value();
-  fmt_state = format::DecodeFormatUnit(buffer.first<8>(), Tag(), erased, fmt);
-  act_state = format::DecodeActivationUnit(
-      std::span<const std::byte, 8>(buffer.data() + unit_, 8), erased, act);
+  fmt_state = format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
+  act_state = format::DecodeActivationUnit(raw.last<8>(), erased, act);
   return Status::Ok();
 }
 
@@ -310,9 +327,9 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
   format::FormatUnit fmt;
   format::ActivationUnit act;
   UnitState fs, as;
-  CAIRN_TRY(ReadUnits(sector, m.chunk, fmt, fs, act, as));
-  info = {static_cast<uint16_t>(act.sequence), act.prev_slots,
-          static_cast<uint8_t>(as == UnitState::kValid ? kActive : 0)};
+  std::array<std::byte, 16> raw;
+  CAIRN_TRY(ReadUnits(sector, raw, fmt, fs, act, as));
+  info = Facts(fs, as, act);
   return Status::Ok();
 }
 
@@ -335,18 +352,17 @@ Status Store::DoInit() {
     format::FormatUnit fmt;
     format::ActivationUnit act;
     UnitState fs, as;
-    Status read = ReadUnits(s, m.chunk, fmt, fs, act, as);
+    std::array<std::byte, 16> raw;
+    Status read = ReadUnits(s, raw, fmt, fs, act, as);
     if (read.IsUnavailable()) return read;
     if (!read.ok()) {
       fs = as = UnitState::kInvalid;
       ++corruption_found_;
     }
-    uint8_t flags = 0;
+    const SectorInfo info = Facts(fs, as, act);
     if (fs == UnitState::kBad) {
-      flags = kBad;
       NoteBad(s);
-    } else if (as == UnitState::kValid) {
-      flags = kActive;
+    } else if (info.prev_slots != kNotActive) {
       if (!any_active || act.sequence > sequence_) {
         sequence_ = act.sequence;
         newest = s;
@@ -355,11 +371,9 @@ Status Store::DoInit() {
     }
     any_valid |= fs == UnitState::kValid;
     any_newer |= fs == UnitState::kNewer;
-    any_magic |= format::HasMagic(std::span(m.chunk).first<8>());
+    any_magic |= format::HasMagic(std::span(raw).first<8>());
     units_erased &= fs == UnitState::kErased && as == UnitState::kErased;
-    if (s < kScratchSectors) {
-      m.info[s] = {static_cast<uint16_t>(act.sequence), act.prev_slots, flags};
-    }
+    if (s < kScratchSectors) m.info[s] = info;
   }
 
   // A newer format shows in every sector; one odd unit is a torn write.
@@ -404,7 +418,7 @@ Status Store::DoInit() {
     ++since;
     SectorInfo info;
     CAIRN_TRY(SectorFacts(m, s, info));
-    if (!(info.flags & kActive)) continue;
+    if (info.prev_slots == kNotActive) continue;
     const uint16_t behind = static_cast<uint16_t>(expect - info.sequence);
     if (behind == 0 || behind > since) break;
     data_sectors_ += since;
@@ -420,7 +434,7 @@ Status Store::DoInit() {
     SectorInfo info;
     CAIRN_TRY(SectorFacts(m, s, info));
     const uint16_t ahead = static_cast<uint16_t>(info.sequence - last);
-    if (!(info.flags & kActive) || ahead == 0 ||
+    if (info.prev_slots == kNotActive || ahead == 0 ||
         ahead > static_cast<uint16_t>(sequence_ - last)) {
       ++corruption_found_;  // no readable data sector at this position
       continue;
@@ -431,7 +445,7 @@ Status Store::DoInit() {
       t = RingNext(t);
       SectorInfo next;
       CAIRN_TRY(SectorFacts(m, t, next));
-      if (!(next.flags & kActive)) continue;
+      if (next.prev_slots == kNotActive) continue;
       if (next.sequence == static_cast<uint16_t>(info.sequence + 1)) {
         limit = next.prev_slots;
       }
@@ -747,7 +761,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
 
 // Makes `sector` a clean free sector: a valid format unit, nothing else.
 Status Store::PrepareFree(uint32_t sector) {
-  std::array<std::byte, 2 * FlashMemory::kMaxAlignment> units;
+  std::array<std::byte, 16> units;
   format::FormatUnit fmt;
   format::ActivationUnit act;
   UnitState fs, as;

@@ -176,9 +176,8 @@ class Store {
     size_t run_end = 0;
   };
   struct SectorInfo {
-    uint16_t sequence;  // low 16 bits
-    uint16_t prev_slots;
-    uint8_t flags;
+    uint16_t sequence;    // low 16 bits
+    uint16_t prev_slots;  // 0xFFFF: no valid activation unit
   };
   static constexpr uint32_t kMaxBadSectors = 4;
   static constexpr uint32_t kNoLimit = 0xFFFFFFFFu;
@@ -217,7 +216,9 @@ class Store {
   Status CheckValue(const Entry& entry, std::span<std::byte> out,
                     size_t offset) const;
   Status ReadFormat(uint32_t sector, uint32_t& erase_count) const;
-  Status ReadUnits(uint32_t sector, std::span<std::byte> buffer,
+  static SectorInfo Facts(format::UnitState fmt, format::UnitState act,
+                          const format::ActivationUnit& unit);
+  Status ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
                    format::FormatUnit& fmt, format::UnitState& fmt_state,
                    format::ActivationUnit& act,
                    format::UnitState& act_state) const;
