@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <vector>
 
@@ -110,11 +111,14 @@ bool RunWrites(RamFlashBase& flash, kvs::Store& store, const WriteSpec& spec,
     ok = write(static_cast<kvs::Key>(k), next_length());
   }
   const Clock::time_point updates_start = Clock::now();
+  const std::clock_t updates_cpu_start = std::clock();
   for (uint64_t i = 0; ok && i < spec.updates; ++i) {
     const auto key = static_cast<kvs::Key>(rng.Next() % spec.keys);
     ok = write(key, next_length());
     result.updates += ok ? 1 : 0;
   }
+  result.update_cpu_seconds =
+      static_cast<double>(std::clock() - updates_cpu_start) / CLOCKS_PER_SEC;
   result.update_seconds = Seconds(updates_start);
   result.host_seconds = Seconds(start);
   result.worst_op = worst.worst;

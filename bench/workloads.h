@@ -36,6 +36,7 @@ struct WorkloadResult {
   uint64_t writes = 0;
   uint64_t updates = 0;
   double update_seconds = 0;
+  double update_cpu_seconds = 0;  // process CPU time of the same loop
 
   // W3 and W6: one mount.
   bool has_mount = false;

@@ -66,6 +66,7 @@ measure_cross() {
          --target_partition_bytes="$(symbol_size cairn_sizeof_partition)"
          --target_index_entry_bytes="$(symbol_size cairn_sizeof_index_entry)")
 }
+status=0
 cross_version="(absent)"
 if command -v arm-none-eabi-g++ >/dev/null &&
     command -v arm-none-eabi-size >/dev/null; then
@@ -79,7 +80,6 @@ else
 fi
 
 # ---- the workloads ----
-status=0
 "$runner" --json "$out/bench.json" --markdown "$out/bench.tables.md" \
   "${args[@]}" || status=$?
 
@@ -87,7 +87,8 @@ status=0
 micro="$build/bench/cairn_micro_bench"
 if quiet cmake --build "$build" --target cairn_micro_bench && [ -x "$micro" ]; then
   "$micro" --benchmark_min_time=0.2 --benchmark_counters_tabular=true \
-    2>/dev/null | tee "$out/micro_bench.txt"
+    2>/dev/null | tee "$out/micro_bench.txt" ||
+    { echo "(micro-benchmarks failed)" | tee -a "$out/micro_bench.txt"; status=1; }
 else
   echo "(micro-benchmarks not built)" > "$out/micro_bench.txt"
 fi
