@@ -283,7 +283,7 @@ Status BlobStore::Write(const BlobWriter* writer,
     }
   } else if (buffer_.empty()) {
     if (data.size() % flash_write_size_ != 0) return Status::InvalidArgument();
-    return Commit(data);
+    return data.empty() ? Status::Ok() : Commit(data);
   }
   while (!data.empty()) {
     const size_t n = std::min(data.size(), buffer_.size() - buffered_);

@@ -220,6 +220,10 @@ TEST_F(BlobStoreTest, ZeroSizeBufferNeedsWholeWriteUnits) {
   EXPECT_EQ(Status::InvalidArgument(),
             writer.Write(std::span(source).first(15)));
   EXPECT_EQ(0u, writer.position());
+  rig_.flash.ResetCounters();
+  ASSERT_EQ(Status::Ok(), writer.Write({}));  // an empty write changes nothing
+  EXPECT_EQ(0u, rig_.flash.counters().erase_calls);
+  EXPECT_EQ(0u, rig_.flash.counters().program_calls);
   ASSERT_EQ(Status::Ok(), WriteInChunks(writer, source, 48));
   ASSERT_EQ(Status::Ok(), writer.Close());
   ExpectBlob(store, source);
