@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Builds the on-target test program (target/) for a Cortex-M4 and a Cortex-M3,
-# runs both under qemu-system-arm with semihosting (in parallel), and reports
-# pass/fail, the stack high-water marks and the linked size of the library.
+# Builds the on-target test program (target/) for a Cortex-M4, a Cortex-M3
+# and a 16 KiB-RAM Cortex-M0, runs them under qemu-system-arm with
+# semihosting (in parallel), and reports pass/fail, the stack high-water
+# marks and the linked size of the library.
 # Usage: scripts/target-test.sh [BUILD_DIR]        (default build/target)
 # Environment: CAIRN_QEMU_TIMEOUT (seconds per run, default 120),
-#              CAIRN_TARGETS (default "m4 m3").
+#              CAIRN_TARGETS (default "m4 m3 m0").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${1:-build/target}
 timeout_s=${CAIRN_QEMU_TIMEOUT:-120}
-targets=${CAIRN_TARGETS:-"m4 m3"}
+targets=${CAIRN_TARGETS:-"m4 m3 m0"}
 
 die() { echo "target-test: $*" >&2; exit 1; }
 
@@ -23,12 +24,13 @@ command -v qemu-system-arm >/dev/null 2>&1 ||
   die "qemu-system-arm not found; the program cannot run. Install it with:" \
       "scripts/install-deps.sh target (Debian package qemu-system-arm)"
 
-# name -> core flags | QEMU machine | label | strict alignment
+# name -> core flags | QEMU machine | label | strict alignment | board
 config_for() {
   case "$1" in
-    m4) echo "-mcpu=cortex-m4 -mthumb|mps2-an386|Cortex-M4 mps2-an386|OFF" ;;
-    m3) echo "-mcpu=cortex-m3 -mthumb|mps2-an385|Cortex-M3 mps2-an385, unaligned access traps|ON" ;;
-    *) die "unknown target '$1' (known: m4 m3)" ;;
+    m4) echo "-mcpu=cortex-m4 -mthumb|mps2-an386|Cortex-M4 mps2-an386|OFF|mps2" ;;
+    m3) echo "-mcpu=cortex-m3 -mthumb|mps2-an385|Cortex-M3 mps2-an385, unaligned access traps|ON|mps2" ;;
+    m0) echo "-mcpu=cortex-m0 -mthumb|microbit|Cortex-M0 microbit (nRF51, 16 KiB RAM)|OFF|microbit" ;;
+    *) die "unknown target '$1' (known: m4 m3 m0)" ;;
   esac
 }
 
@@ -36,14 +38,15 @@ mkdir -p "$build"
 
 # 1. Build every program (and refuse one that links the heap).
 for name in $targets; do
-  IFS='|' read -r cpu machine label strict <<<"$(config_for "$name")"
+  IFS='|' read -r cpu machine label strict board <<<"$(config_for "$name")"
   dir="$build/$name"
   echo "== $label: building"
   cmake -S target -B "$dir" -G Ninja \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi.cmake" \
     -DCMAKE_BUILD_TYPE=MinSizeRel -DCAIRN_CRC_SMALL=ON \
     -DCAIRN_CPU_FLAGS="$cpu" -DCAIRN_TARGET_NAME="$label" \
-    -DCAIRN_TARGET_STRICT_ALIGN="$strict" >"$dir.configure.log" 2>&1 ||
+    -DCAIRN_TARGET_STRICT_ALIGN="$strict" -DCAIRN_TARGET_BOARD="$board" \
+    >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log" >&2; die "configuring $name failed"; }
   cmake --build "$dir" >"$dir.build.log" 2>&1 ||
     { cat "$dir.build.log" >&2; die "building $name failed"; }
@@ -55,15 +58,21 @@ for name in $targets; do
 done
 
 # 2. Run them all at once, each under its own timeout.
-declare -A pids starts
+declare -A pids
 for name in $targets; do
-  IFS='|' read -r cpu machine label strict <<<"$(config_for "$name")"
+  IFS='|' read -r cpu machine label strict board <<<"$(config_for "$name")"
   dir="$build/$name"
   echo "== $label: running (qemu-system-arm -M $machine, timeout ${timeout_s}s)"
-  starts[$name]=$(date +%s)
-  timeout --foreground -k 5 "$timeout_s" qemu-system-arm -M "$machine" \
-    -nographic -monitor none -semihosting \
-    -kernel "$dir/cairn_target_test.elf" >"$dir/run.log" 2>&1 </dev/null &
+  (
+    start=$(date +%s)
+    set +e
+    timeout --foreground -k 5 "$timeout_s" qemu-system-arm -M "$machine" \
+      -nographic -monitor none -semihosting \
+      -kernel "$dir/cairn_target_test.elf" >"$dir/run.log" 2>&1 </dev/null
+    rc=$?
+    echo $(($(date +%s) - start)) >"$dir/elapsed"
+    exit $rc
+  ) &
   pids[$name]=$!
 done
 
@@ -72,14 +81,14 @@ summary="$build/summary.txt"
 : >"$summary"
 failed=()
 for name in $targets; do
-  IFS='|' read -r cpu machine label strict <<<"$(config_for "$name")"
+  IFS='|' read -r cpu machine label strict board <<<"$(config_for "$name")"
   dir="$build/$name"
   log="$dir/run.log"
   set +e
   wait "${pids[$name]}"
   rc=$?
   set -e
-  elapsed=$(($(date +%s) - starts[$name]))
+  elapsed=$(cat "$dir/elapsed" 2>/dev/null || echo "?")
   echo "== $label: output"
   cat "$log"
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then

@@ -29,21 +29,10 @@ using cairn::TearMode;
 namespace blob = cairn::blob;
 namespace kvs = cairn::kvs;
 
-// One flash: 4 sectors of key-value store (the blob's metadata), then 16
-// sectors for the blob.
-constexpr size_t kSectorSize = 4096;
-constexpr size_t kKvsSectors = 4;
-constexpr size_t kBlobSectors = 16;
-constexpr size_t kSectors = kKvsSectors + kBlobSectors;
-constexpr size_t kBytes = kSectorSize * kSectors;
-constexpr size_t kWriteBuffer = 256;
+// One flash: a few sectors of key-value store (the blob's metadata), then
+// the blob's partition.
+constexpr size_t kWriteBuffer = kBlobWriteBuffer;
 constexpr size_t kMaxName = 24;
-constexpr uint32_t kRounds = 120;
-
-std::byte flash_storage[kBytes];
-uint8_t flash_programmed[kBytes / 8];
-uint32_t flash_sector_erases[kSectors];
-uint32_t flash_lifetime_erases[kSectors];
 
 // Byte `i` of the blob generated from `seed`: the content never needs to
 // be stored to be checked, at any offset.
@@ -104,9 +93,9 @@ struct Device {
   cairn::Crc32Checksum crc;
   blob::BlobStoreBuffer<kWriteBuffer> store;
 
-  explicit Device(RamFlashBase& flash)
-      : kvs_partition(flash, 0, kKvsSectors),
-        blob_partition(flash, kKvsSectors, kBlobSectors),
+  Device(RamFlashBase& flash, const BlobConfig& config)
+      : kvs_partition(flash, 0, config.kvs_sectors),
+        blob_partition(flash, config.kvs_sectors, config.blob_sectors),
         kvs(kvs_partition),
         store("firmware", blob_partition, &crc, kvs, kWriteBuffer) {}
 
@@ -149,7 +138,7 @@ bool Verify(Device& device, const BlobState& expected, Rng& rng, Totals& totals,
     }
   }
 
-  std::byte chunk[300];
+  std::byte chunk[kChunkBytes / 2];
   std::byte want[sizeof(chunk)];
   size_t offset = 0;
   if (rng.Below(2) == 0) {  // start somewhere in the middle
@@ -197,7 +186,7 @@ bool Verify(Device& device, const BlobState& expected, Rng& rng, Totals& totals,
 // chunks. `accepted` follows the bytes the writer acknowledged.
 Status WriteContent(blob::BlobWriter& writer, bool deferred, uint64_t seed,
                     size_t from, size_t size, Rng& rng, size_t& accepted) {
-  std::byte chunk[700];
+  std::byte chunk[kChunkBytes];
   size_t offset = from;
   while (offset < size) {
     size_t n = 1 + rng.Below(sizeof(chunk));
@@ -226,7 +215,7 @@ Status WriteContent(blob::BlobWriter& writer, bool deferred, uint64_t seed,
 bool Matches(Device& device, const BlobState& state) {
   blob::BlobReader reader(device.store);
   if (!reader.Open().ok()) return false;
-  std::byte chunk[256];
+  std::byte chunk[kChunkBytes / 2];
   size_t offset = 0;
   while (true) {
     cairn::StatusWithSize got = reader.Read(chunk);
@@ -291,25 +280,35 @@ bool WriteBlob(Device& device, const BlobState& next, bool deferred, Rng& rng,
 
 }  // namespace
 
-bool RunBlobWorkload(uint64_t seed) {
+bool RunBlobWorkload(const BlobConfig& blob_config) {
+  const size_t sectors = blob_config.kvs_sectors + blob_config.blob_sectors;
+  const size_t bytes = sectors * blob_config.sector_size;
+  if (bytes > kArenaBytes || sectors > kArenaSectors) {
+    out() << "FAIL blob: geometry larger than the test's flash buffers\n";
+    return false;
+  }
   RamFlashBase::Config config;
   config.alignment = 4;
-  config.seed = seed;
-  RamFlashBase flash(kSectorSize, kSectors, config, flash_storage,
-                     flash_programmed, flash_sector_erases,
-                     flash_lifetime_erases);
-  out() << "blob: " << kBlobSectors << " x " << kSectorSize
-        << " B blob partition, metadata in a " << kKvsSectors
-        << "-sector key-value store, " << kRounds << " rounds\n";
+  config.seed = blob_config.seed;
+  FlashArena& arena = flash_arena();
+  RamFlashBase flash(
+      blob_config.sector_size, sectors, config, arena.storage.first(bytes),
+      arena.programmed.first((bytes + 7) / 8),
+      arena.sector_erases.first(sectors), arena.lifetime_erases.first(sectors));
+  const size_t blob_bytes = blob_config.blob_sectors * blob_config.sector_size;
+  out() << "blob: " << blob_config.blob_sectors << " x "
+        << blob_config.sector_size << " B blob partition, metadata in a "
+        << blob_config.kvs_sectors << "-sector key-value store, "
+        << blob_config.rounds << " rounds\n";
 
-  Rng rng(seed);
+  Rng rng(blob_config.seed);
   Totals totals;
   BlobState model;
   alignas(Device) static std::byte device_memory[sizeof(Device)];
-  Device* device = new (device_memory) Device(flash);
+  Device* device = new (device_memory) Device(flash, blob_config);
   if (Status s = device->Init(); !s.ok()) return Fail("Init", s, 0);
 
-  for (uint32_t round = 0; round < kRounds; ++round) {
+  for (uint32_t round = 0; round < blob_config.rounds; ++round) {
     const uint32_t action = rng.Below(10);
     if (action <= 1) {  // Discard or Erase, half of them cut short
       const bool erase = action == 1;
@@ -333,7 +332,7 @@ bool RunBlobWorkload(uint64_t seed) {
         ++totals.cuts;
         flash.PowerOn();
         device->~Device();
-        device = new (device_memory) Device(flash);
+        device = new (device_memory) Device(flash, blob_config);
         if (Status init = device->Init(); !init.ok()) {
           return Fail("Init after a power cut", init, round);
         }
@@ -355,7 +354,7 @@ bool RunBlobWorkload(uint64_t seed) {
 
     BlobState next;
     next.valid = true;
-    next.size = 1 + rng.Below(kBlobSectors * kSectorSize - 1);
+    next.size = 1 + rng.Below(static_cast<uint32_t>(blob_bytes - 1));
     if (rng.Below(4) == 0) next.size = 1 + rng.Below(1000);  // small ones too
     next.seed = rng.Next();
     if (rng.Below(2) == 0) {
@@ -397,7 +396,7 @@ bool RunBlobWorkload(uint64_t seed) {
     ++totals.cuts;
     flash.PowerOn();
     device->~Device();
-    device = new (device_memory) Device(flash);
+    device = new (device_memory) Device(flash, blob_config);
     if (Status s = device->Init(); !s.ok()) {
       return Fail("Init after a power cut", s, round);
     }

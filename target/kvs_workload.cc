@@ -22,18 +22,10 @@ using cairn::Status;
 using cairn::TearMode;
 namespace kvs = cairn::kvs;
 
-constexpr size_t kMaxFlashBytes = 64 * 1024;
-constexpr size_t kMaxSectors = 32;
-constexpr size_t kKeys = 24;
-constexpr size_t kMaxValue = 64;
-constexpr size_t kIndexSlots = 32;
+constexpr size_t kKeys = kModelKeys;
+constexpr size_t kMaxValue = kMaxValueBytes;
+constexpr size_t kIndexSlots = kModelKeys + 8;
 constexpr size_t kBatchOps = 4;
-
-// The simulated flash lives in .bss: no heap anywhere.
-std::byte flash_storage[kMaxFlashBytes];
-uint8_t flash_programmed[kMaxFlashBytes / 8];
-uint32_t flash_sector_erases[kMaxSectors];
-uint32_t flash_lifetime_erases[kMaxSectors];
 
 kvs::Key KeyOf(size_t k) {
   return static_cast<kvs::Key>(0x10000u + k * 0x9E3779B1u);
@@ -323,8 +315,8 @@ bool RunKvsWorkload(const KvsConfig& config) {
         << config.sector_size << " B sectors, alignment " << config.alignment
         << ", " << config.boots << " boots x " << config.ops_per_boot
         << " ops\n";
-  if (config.sector_size * config.sector_count > kMaxFlashBytes ||
-      config.sector_count > kMaxSectors) {
+  if (config.sector_size * config.sector_count > kArenaBytes ||
+      config.sector_count > kArenaSectors) {
     out() << "FAIL kvs: geometry larger than the test's flash buffers\n";
     return false;
   }
@@ -332,12 +324,12 @@ bool RunKvsWorkload(const KvsConfig& config) {
   flash_config.alignment = config.alignment;
   flash_config.seed = config.seed;
   const size_t bytes = config.sector_size * config.sector_count;
-  RamFlashBase flash(
-      config.sector_size, config.sector_count, flash_config,
-      std::span<std::byte>(flash_storage, bytes),
-      std::span<uint8_t>(flash_programmed, (bytes + 7) / 8),
-      std::span<uint32_t>(flash_sector_erases, config.sector_count),
-      std::span<uint32_t>(flash_lifetime_erases, config.sector_count));
+  FlashArena& arena = flash_arena();
+  RamFlashBase flash(config.sector_size, config.sector_count, flash_config,
+                     arena.storage.first(bytes),
+                     arena.programmed.first((bytes + 7) / 8),
+                     arena.sector_erases.first(config.sector_count),
+                     arena.lifetime_erases.first(config.sector_count));
   if (flash.sector_count() != config.sector_count) {
     out() << "FAIL kvs: RamFlash refused the geometry\n";
     return false;

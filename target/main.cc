@@ -20,6 +20,19 @@ StackFigures& stack_figures() {
   return figures;
 }
 
+namespace {
+std::byte arena_storage[kArenaBytes];
+uint8_t arena_programmed[kArenaBytes / 8];
+uint32_t arena_sector_erases[kArenaSectors];
+uint32_t arena_lifetime_erases[kArenaSectors];
+}  // namespace
+
+FlashArena& flash_arena() {
+  static FlashArena arena = {arena_storage, arena_programmed,
+                             arena_sector_erases, arena_lifetime_erases};
+  return arena;
+}
+
 }  // namespace target
 
 int main() {
@@ -39,6 +52,14 @@ int main() {
   bool pass = true;
 #endif
 
+#if defined(CAIRN_TARGET_SMALL)
+  // What fits a 16 KiB-RAM part next to the program: 6 KiB of flash.
+  const target::KvsConfig kvs_configs[] = {
+      {"6x1024/4", 1024, 6, 4, 500, 40, 0x1234 ^ kSalt},
+      {"3x2048/8", 2048, 3, 8, 300, 40, 0x5678 ^ kSalt},
+  };
+  const target::BlobConfig blob_config = {1024, 2, 4, 150, 0x4321 ^ kSalt};
+#else
   // G1 (the benchmark geometry), a small-sector part with a 16-byte program
   // unit, a byte-writable part, and the widest program unit supported.
   const target::KvsConfig kvs_configs[] = {
@@ -47,10 +68,12 @@ int main() {
       {"8x1024/1", 1024, 8, 1, 300, 60, 0x9abc ^ kSalt},
       {"16x4096/256", 4096, 16, 256, 100, 60, 0xdef0 ^ kSalt},
   };
+  const target::BlobConfig blob_config = {4096, 4, 16, 120, 0x4321 ^ kSalt};
+#endif
   for (const target::KvsConfig& config : kvs_configs) {
     pass = target::RunKvsWorkload(config) && pass;
   }
-  pass = target::RunBlobWorkload(0x4321 ^ kSalt) && pass;
+  pass = target::RunBlobWorkload(blob_config) && pass;
 
   const target::StackFigures& s = target::stack_figures();
   out() << "stack: peak " << target::StackPeak() << " of "

@@ -28,6 +28,14 @@ namespace {
 
 constexpr uint32_t kPaint = 0xC5A1C5A1u;
 
+// ARMv7-M (Cortex-M3/M4/M7) has the configurable fault registers and CCR
+// traps; ARMv6-M (Cortex-M0/M0+) has neither.
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__)
+#define CAIRN_TARGET_ARMV7M 1
+#else
+#define CAIRN_TARGET_ARMV7M 0
+#endif
+
 // System Control Block registers.
 inline volatile uint32_t& Register(uintptr_t address) {
   return *reinterpret_cast<volatile uint32_t*>(address);
@@ -105,16 +113,20 @@ extern "C" [[noreturn]] void Reset_Handler() {
   low_water = __stack_top;
   paint_base = __stack_top;
 
+#if CAIRN_TARGET_ARMV7M
   // Division by zero always traps. With CAIRN_TARGET_STRICT_ALIGN every
   // unaligned load or store traps too, as on a Cortex-M0 or on a bus that
   // only takes aligned words; the program is then built with
   // -mno-unaligned-access so that only the code's own accesses can trap.
+  // (ARMv6-M has no divide instruction and always traps unaligned
+  // accesses; its CCR is read-only.)
   uint32_t ccr = Register(kCcr) | kCcrDiv0Trap;
 #if defined(CAIRN_TARGET_STRICT_ALIGN)
   ccr |= kCcrUnalignTrap;
 #endif
   Register(kCcr) = ccr;
   asm volatile("dsb\n isb" ::: "memory");
+#endif
 
   for (InitFunction* f = __init_array_start; f < __init_array_end; ++f) (*f)();
   target::Exit(main());
@@ -122,6 +134,7 @@ extern "C" [[noreturn]] void Reset_Handler() {
 
 // Reports where a fault happened, then fails the run (exit code 3).
 extern "C" [[noreturn, gnu::used]] void ReportFault(const uint32_t* frame) {
+#if CAIRN_TARGET_ARMV7M
   const uint32_t cfsr = Register(kCfsr);
   target::out() << "\nFAULT: HardFault pc=" << target::Hex{frame[6]}
                 << " lr=" << target::Hex{frame[5]}
@@ -134,16 +147,29 @@ extern "C" [[noreturn, gnu::used]] void ReportFault(const uint32_t* frame) {
   if ((cfsr & (1u << 25)) != 0) {
     target::out() << "FAULT: division by zero (UFSR.DIVBYZERO)\n";
   }
+#else
+  // ARMv6-M has no fault status registers; an unaligned access is the
+  // usual cause of a HardFault in this program.
+  target::out() << "\nFAULT: HardFault pc=" << target::Hex{frame[6]}
+                << " lr=" << target::Hex{frame[5]} << "\n";
+#endif
   target::Exit(3);
 }
 
+// Passes the stacked exception frame (MSP or PSP, by EXC_RETURN bit 2) to
+// ReportFault; written for ARMv6-M so that it assembles for every core.
 extern "C" [[gnu::naked]] void HardFault_Handler() {
   asm volatile(
-      "tst lr, #4\n"
-      "ite eq\n"
-      "mrseq r0, msp\n"
-      "mrsne r0, psp\n"
-      "b ReportFault\n");
+      "movs r0, #4\n"
+      "mov r1, lr\n"
+      "tst r0, r1\n"
+      "bne 1f\n"
+      "mrs r0, msp\n"
+      "b 2f\n"
+      "1: mrs r0, psp\n"
+      "2: ldr r1, =ReportFault\n"
+      "bx r1\n"
+      ".ltorg\n");
 }
 
 extern "C" [[noreturn]] void Default_Handler() {

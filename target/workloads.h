@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace target {
 
@@ -38,6 +39,32 @@ struct StackFigures {
 };
 StackFigures& stack_figures();
 
+// Sizes. CAIRN_TARGET_SMALL is the build for a 16 KiB-RAM part.
+#if defined(CAIRN_TARGET_SMALL)
+inline constexpr size_t kArenaBytes = 6 * 1024;  // simulated flash
+inline constexpr size_t kModelKeys = 12;         // keys of the kvs workload
+inline constexpr size_t kMaxValueBytes = 32;
+inline constexpr size_t kBlobWriteBuffer = 128;
+inline constexpr size_t kChunkBytes = 160;  // blob write/read chunks
+#else
+inline constexpr size_t kArenaBytes = 80 * 1024;
+inline constexpr size_t kModelKeys = 24;
+inline constexpr size_t kMaxValueBytes = 64;
+inline constexpr size_t kBlobWriteBuffer = 256;
+inline constexpr size_t kChunkBytes = 700;
+#endif
+inline constexpr size_t kArenaSectors = 32;
+
+// The memory behind the simulated flash: static (no heap), and reused by
+// every workload in turn.
+struct FlashArena {
+  std::span<std::byte> storage;       // kArenaBytes
+  std::span<uint8_t> programmed;      // one bit per byte
+  std::span<uint32_t> sector_erases;  // kArenaSectors
+  std::span<uint32_t> lifetime_erases;
+};
+FlashArena& flash_arena();
+
 struct KvsConfig {
   const char* name;
   size_t sector_size;
@@ -53,8 +80,16 @@ struct KvsConfig {
 // remount plus full check against a shadow model after each. True on pass.
 bool RunKvsWorkload(const KvsConfig& config);
 
+struct BlobConfig {
+  size_t sector_size;
+  size_t kvs_sectors;   // the key-value store holding the metadata
+  size_t blob_sectors;  // the blob's own partition
+  uint32_t rounds;
+  uint64_t seed;
+};
+
 // Blob store: write, read back, power cuts during writes, Resume, Discard,
 // Erase. True on pass.
-bool RunBlobWorkload(uint64_t seed);
+bool RunBlobWorkload(const BlobConfig& config);
 
 }  // namespace target
