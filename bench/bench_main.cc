@@ -8,9 +8,10 @@
 // NAME=VALUE carries figures measured outside this program by
 // scripts/bench.sh: kvs_text, blob_text, fs_text, text, data, bss (from
 // arm-none-eabi-size) and target_kvs_object_bytes, target_partition_bytes,
-// target_index_entry_bytes (sizeof on the 32-bit target); cross=1 says the
-// cross compiler was present. Exit status: 0 if every workload that ran
-// verified, 1 otherwise, 2 on a usage error.
+// target_index_entry_bytes (sizeof on the 32-bit target), kvs_linked_text,
+// blob_linked_text, app_text (the minimal firmware of bench/target_app.cc);
+// cross=1 says the cross compiler was present. Exit status: 0 if every workload
+// that ran verified, 1 otherwise, 2 on a usage error.
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +37,9 @@ constexpr const char* kNumericFlags[] = {
     "target_kvs_object_bytes",
     "target_partition_bytes",
     "target_index_entry_bytes",
+    "kvs_linked_text",
+    "blob_linked_text",
+    "app_text",
     "cross",
 };
 
@@ -92,6 +96,8 @@ struct CodeSize {
   bool measured = false;
   uint64_t kvs_text = 0, blob_text = 0, fs_text = 0, text = 0, data = 0,
            bss = 0;
+  // From the minimal firmware of bench/target_app.cc (0: not linked).
+  uint64_t kvs_linked_text = 0, blob_linked_text = 0, app_text = 0;
 };
 
 struct Ram {
@@ -307,6 +313,10 @@ std::string Report(const std::vector<WorkloadResult>& results,
                          std::to_string(code.blob_text) + " / " +
                          std::to_string(code.fs_text) + " / " +
                          std::to_string(code.text)});
+    extra.push_back({"linked firmware (target_app.cc): kvs / blob / image text",
+                     std::to_string(code.kvs_linked_text) + " / " +
+                         std::to_string(code.blob_linked_text) + " / " +
+                         std::to_string(code.app_text)});
     extra.push_back(
         {"code size data / bss (library)",
          std::to_string(code.data) + " / " + std::to_string(code.bss)});
@@ -457,6 +467,9 @@ std::string ToJson(const std::vector<WorkloadResult>& results,
   j.Number("data", code.data);
   j.Number("bss", code.bss);
   j.Bool("blob_text_includes_fs", false);
+  j.Number("kvs_linked_text", code.kvs_linked_text);
+  j.Number("blob_linked_text", code.blob_linked_text);
+  j.Number("app_text", code.app_text);
   j.Close();
   j.Open("ram");
   j.Number("kvs_object_bytes", ram.host.kvs_object_bytes);
@@ -519,6 +532,9 @@ int Main(int argc, char** argv) {
   code.text = number("text");
   code.data = number("data");
   code.bss = number("bss");
+  code.kvs_linked_text = number("kvs_linked_text");
+  code.blob_linked_text = number("blob_linked_text");
+  code.app_text = number("app_text");
   Ram ram;
   ram.host = MeasureHostRam();
   ram.target_kvs_object_bytes = number("target_kvs_object_bytes");

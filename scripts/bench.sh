@@ -47,6 +47,16 @@ symbol_size() {
     awk -v s="$1" '$4 == s { print $2 }')
   echo $((16#${hex:-0}))
 }
+# Sum of the sizes of the text symbols of the linked firmware whose
+# demangled name contains $1 (aliases at one address counted once).
+namespace_text() {
+  local total=0 hex
+  while read -r hex; do
+    total=$((total + 16#$hex))
+  done < <(arm-none-eabi-nm -S -C "$cross/target_app.elf" |
+    awk -v ns="$1" '($3 ~ /^[TtWw]$/) && index($0, ns) && !seen[$1]++ { print $2 }')
+  echo "$total"
+}
 measure_cross() {
   quiet cmake -S "$root" -B "$cross" -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi.cmake" \
@@ -55,6 +65,25 @@ measure_cross() {
   quiet arm-none-eabi-g++ -std=c++20 -mcpu=cortex-m4 -mthumb -Os \
     -fno-exceptions -fno-rtti -I"$root/include" \
     -c "$root/bench/target_sizeof.cc" -o "$cross/target_sizeof.o" || return 1
+  # Linked figures: a minimal firmware (bench/target_app.cc) linked with
+  # --gc-sections; the text symbols of each namespace are summed.
+  local flags=(-std=c++20 -mcpu=cortex-m4 -mthumb -Os -fno-exceptions -fno-rtti
+               -fno-threadsafe-statics -ffunction-sections -fdata-sections
+               -I"$root/include")
+  local kvs_linked=0 blob_linked=0 app_text=0
+  if quiet arm-none-eabi-g++ "${flags[@]}" -c "$root/bench/target_app.cc" \
+       -o "$cross/target_app.o" &&
+     quiet arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb --specs=nosys.specs \
+       -Wl,--gc-sections -o "$cross/target_app.elf" "$cross/target_app.o" \
+       "$cross/src/libcairn.a"; then
+    kvs_linked=$(namespace_text cairn::kvs::)
+    blob_linked=$(namespace_text cairn::blob::)
+    app_text=$(arm-none-eabi-size "$cross/target_app.elf" | awk 'NR == 2 { print $1 }')
+  else
+    echo "bench: linking bench/target_app.cc failed; linked sizes are 0" >&2
+  fi
+  args+=(--kvs_linked_text="$kvs_linked" --blob_linked_text="$blob_linked"
+         --app_text="$app_text")
   args+=(--cross=1
          --kvs_text="$(size_sum kvs 1)"
          --blob_text="$(size_sum blob 1)"
