@@ -8,7 +8,7 @@ packages_for() {
   case "$1" in
     build) echo cmake ninja-build g++ make ;;
     test) echo cmake ninja-build g++ make libgtest-dev libgmock-dev \
-            libbenchmark-dev libcli11-dev nlohmann-json3-dev ;;
+            libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev ;;
     cross) echo gcc-arm-none-eabi binutils-arm-none-eabi \
              libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib ;;
     target) echo gcc-arm-none-eabi binutils-arm-none-eabi \

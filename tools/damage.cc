@@ -1,0 +1,84 @@
+// cairn_damage: makes damaged images for the end-to-end tests.
+//
+//   cairn_damage flip IMG ADDR BIT         toggle one bit (a retention error)
+//   cairn_damage fill IMG ADDR LEN BYTE    overwrite LEN bytes with BYTE
+//   cairn_damage find IMG KEY              print "SLOT_ADDR VALUE_ADDR SIZE"
+//                                          for every entry of KEY
+//   cairn_damage cut IMG N MODE KEY VALUE  Put KEY=VALUE with the power cut
+//                                          at flash operation N (MODE prefix
+//                                          or bits); saves the torn image
+// Addresses are absolute flash addresses (decimal or 0x-hex).
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+
+#include "commands.h"
+#include "scan.h"
+
+using namespace cairn;
+using namespace cairn::tool;
+
+int main(int argc, char** argv) {
+  try {
+    if (argc < 3) throw Error(kExitUsage, "usage: see tools/damage.cc");
+    std::string cmd = argv[1];
+    std::string path = argv[2];
+    std::unique_ptr<Image> image = Image::Load(path, ImageOptions());
+    RamFlashBase& flash = image->flash();
+    auto num = [&](int i) {
+      if (i >= argc) throw Error(kExitUsage, "missing argument");
+      return ParseUnsigned(argv[i], UINT64_MAX, "argument", kExitUsage);
+    };
+    if (cmd == "flip") {
+      size_t addr = num(3);
+      if (addr >= flash.bytes().size()) throw Error(kExitUsage, "address");
+      flash.FlipBit(addr, unsigned(num(4)));
+    } else if (cmd == "fill") {
+      size_t addr = num(3), len = num(4);
+      if (addr + len > flash.bytes().size()) throw Error(kExitUsage, "range");
+      for (size_t i = 0; i < len; ++i) {
+        flash.bytes()[addr + i] = std::byte(num(5));
+      }
+    } else if (cmd == "find") {
+      if (argc < 4) throw Error(kExitUsage, "missing KEY");
+      kvs::Key key = ParseKey(argv[3], nullptr);
+      for (const PartitionSpec& p : image->layout().partitions) {
+        if (p.kind != PartitionKind::kKvs) continue;
+        KvsScan scan = ScanKvs(*image, p);
+        for (const SectorInfo& si : scan.sectors) {
+          for (const SlotInfo& slot : si.slots) {
+            if (slot.decoded && slot.header.key == key) {
+              fmt::print("{} {} {}\n", slot.address, slot.value_address,
+                         slot.value_size);
+            }
+          }
+        }
+      }
+      return 0;
+    } else if (cmd == "cut") {
+      if (argc < 7) throw Error(kExitUsage, "cut IMG N MODE KEY VALUE");
+      const PartitionSpec& spec = image->Partition("", PartitionKind::kKvs);
+      KvsHandle kvs(*image, spec);
+      Status s = kvs.Init();
+      if (!s.ok()) Fail(s, "mount");
+      std::string mode = argv[4];
+      flash.CutPowerAt(
+          num(3), mode == "bits" ? TearMode::kRandomBits : TearMode::kPrefix);
+      std::string value = argv[6];
+      s = kvs.store().Put(ParseKey(argv[5], nullptr),
+                          std::as_bytes(std::span(value.data(), value.size())));
+      fmt::print("put returned {} (power {})\n", s.str(),
+                 flash.power_is_cut() ? "cut" : "on");
+      flash.ClearFaults();
+      flash.PowerOn();
+    } else {
+      throw Error(kExitUsage, "unknown command " + cmd);
+    }
+    image->Save(path);
+    return 0;
+  } catch (const Error& e) {
+    fmt::print(stderr, "cairn_damage: {}\n", e.what());
+    return e.code();
+  }
+}

@@ -1,0 +1,380 @@
+#include "scan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "cairn/checksum.h"
+
+namespace cairn::tool {
+
+namespace fmtk = kvs::format;
+using fmtk::UnitState;
+
+const char* SeverityName(Severity severity) {
+  switch (severity) {
+    case Severity::kNote:
+      return "note";
+    case Severity::kProblem:
+      return "PROBLEM";
+    case Severity::kLoss:
+      return "DATA LOSS";
+  }
+  return "?";
+}
+
+namespace {
+
+bool AllErased(std::span<const std::byte> bytes, std::byte erased) {
+  return std::all_of(bytes.begin(), bytes.end(),
+                     [&](std::byte b) { return b == erased; });
+}
+
+uint32_t Get32(std::span<const std::byte> in, size_t at) {
+  return uint32_t(in[at]) | uint32_t(in[at + 1]) << 8 |
+         uint32_t(in[at + 2]) << 16 | uint32_t(in[at + 3]) << 24;
+}
+
+size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+}  // namespace
+
+KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
+  KvsScan scan;
+  scan.spec = &spec;
+  const Layout& l = image.layout();
+  const size_t S = l.sector_size;
+  const size_t align = l.alignment;
+  const size_t unit = fmtk::UnitSize(align);
+  const size_t header = fmtk::SectorHeaderBytes(align);
+  const std::byte erased{l.erased};
+  const fmtk::GeometryTag tag{uint32_t(S), uint16_t(align)};
+  std::span<const std::byte> flash = image.bytes();
+  auto add = [&](Severity sev, size_t address, std::string what,
+                 std::string affected = "") {
+    scan.findings.push_back(
+        {sev, spec.name, address, std::move(what), std::move(affected)});
+  };
+
+  // ---- pass 1: decode every sector on its own ----
+  for (uint32_t s = 0; s < spec.sector_count; ++s) {
+    SectorInfo si;
+    si.index = s;
+    si.address = size_t{spec.first_sector + s} * S;
+    std::span<const std::byte> sec = flash.subspan(si.address, S);
+    if (S < header + unit) {
+      scan.sectors.push_back(si);
+      continue;
+    }
+    si.format_state =
+        fmtk::DecodeFormatUnit(sec.first<8>(), tag, erased, si.format);
+    si.activation_state = fmtk::DecodeActivationUnit(
+        std::span<const std::byte, 8>(sec.data() + unit, 8), erased,
+        si.activation);
+    size_t value_end = S;
+    bool damaged = false;
+    for (uint32_t slot = 0;; ++slot) {
+      const size_t slots_end = header + (size_t{slot} + 1) * unit;
+      if (slots_end > (damaged ? S : value_end)) break;
+      SlotInfo info;
+      info.index = slot;
+      info.address = si.address + header + size_t{slot} * unit;
+      std::span<const std::byte, 8> raw(sec.data() + header + slot * unit, 8);
+      if (AllErased(raw, erased)) break;
+      info.decoded = fmtk::DecodeSlot(raw, info.header);
+      if (!info.decoded || damaged) {
+        damaged = true;
+        si.slots.push_back(info);
+        continue;
+      }
+      const fmtk::SlotHeader& h = info.header;
+      size_t size = h.size_code;
+      bool ok = true;
+      if (h.is_extended()) {
+        const size_t len_unit = AlignUp(fmtk::kExtendedSizeBytes, align);
+        if (value_end < len_unit) {
+          ok = false;
+        } else {
+          size = Get32(sec, value_end - len_unit);
+          ok = size > fmtk::kMaxInlineSize && size <= S;
+        }
+      } else if (h.is_tombstone()) {
+        size = 0;
+      }
+      size_t region = (h.is_tombstone() || h.kind == fmtk::Kind::kLost)
+                          ? 0
+                          : fmtk::ValueRegionBytes(size, align);
+      if (ok && (value_end < slots_end || value_end - slots_end < region)) {
+        ok = false;
+      }
+      if (!ok) {
+        damaged = true;
+        si.slots.push_back(info);
+        continue;
+      }
+      info.value_in_bounds = true;
+      info.value_size = h.kind == fmtk::Kind::kLost ? 0 : size;
+      info.region_bytes = region;
+      info.value_address = si.address + value_end - region;
+      uint16_t crc = fmtk::EntryCrcSeed(h.key, h.size_code);
+      crc = Crc16::Update(crc,
+                          flash.subspan(info.value_address, info.value_size));
+      info.crc_ok = crc == h.crc;
+      value_end -= region;
+      si.slots.push_back(info);
+    }
+    si.value_low = value_end;
+    if (!damaged) {
+      const size_t gap_begin = header + si.slots.size() * unit;
+      if (gap_begin < value_end &&
+          !AllErased(sec.subspan(gap_begin, value_end - gap_begin), erased)) {
+        si.garbage_in_free = true;
+      }
+    }
+    scan.sectors.push_back(std::move(si));
+  }
+
+  // ---- pass 2: the ring, as a mount would see it ----
+  const uint32_t n = spec.sector_count;
+  uint32_t bad = 0;
+  bool any_active = false;
+  uint32_t newest = 0;
+  uint32_t newest_seq = 0;
+  for (const SectorInfo& si : scan.sectors) {
+    if (si.format_state == UnitState::kBad) {
+      ++bad;
+    } else if (si.activation_state == UnitState::kValid) {
+      if (!any_active || si.activation.sequence > newest_seq) {
+        newest_seq = si.activation.sequence;
+        newest = si.index;
+      }
+      any_active = true;
+    }
+  }
+  auto is_bad = [&](uint32_t s) {
+    return scan.sectors[s].format_state == UnitState::kBad;
+  };
+  auto prev = [&](uint32_t s) {
+    for (uint32_t i = 0; i < n; ++i) {
+      s = s == 0 ? n - 1 : s - 1;
+      if (!is_bad(s)) break;
+    }
+    return s;
+  };
+  auto next = [&](uint32_t s) {
+    for (uint32_t i = 0; i < n; ++i) {
+      s = s + 1 == n ? 0 : s + 1;
+      if (!is_bad(s)) break;
+    }
+    return s;
+  };
+  // distance from the active sector for data sectors, -1 otherwise
+  std::vector<int64_t> distance(n, -1);
+  uint32_t oldest_distance = 0;
+  if (any_active) {
+    distance[newest] = 0;
+    const uint32_t usable = n - bad;
+    uint32_t s = newest;
+    for (uint32_t d = 1; usable >= 1 && d + 1 < usable; ++d) {
+      s = prev(s);
+      const SectorInfo& si = scan.sectors[s];
+      if (si.activation_state == UnitState::kValid &&
+          si.activation.sequence == newest_seq - d) {
+        oldest_distance = d;
+      }
+    }
+    s = newest;
+    for (uint32_t d = 1; d <= oldest_distance; ++d) {
+      s = prev(s);
+      distance[s] = d;
+    }
+  }
+
+  bool all_erased_partition = true;
+  for (const SectorInfo& si : scan.sectors) {
+    std::span<const std::byte> sec = flash.subspan(si.address, S);
+    const bool sector_erased = AllErased(sec, erased);
+    all_erased_partition &= sector_erased;
+    const size_t a = si.address;
+    const int64_t d = distance[si.index];
+    if (si.format_state == UnitState::kBad) {
+      add(Severity::kNote, a, "sector is marked bad (worn out)");
+      continue;
+    }
+    if (si.format_state == UnitState::kNewer) {
+      add(Severity::kProblem, a,
+          fmt::format("format unit of a newer version ({}) than this tool "
+                      "reads ({})",
+                      si.format.version, fmtk::kVersion));
+      continue;
+    }
+    if (d < 0) {
+      // Not a data sector: whatever it holds is erased before it is used.
+      if (si.format_state == UnitState::kErased && !sector_erased) {
+        add(Severity::kNote, a,
+            "partly erased sector (an interrupted erase); erased again "
+            "before use");
+      } else if (si.format_state == UnitState::kInvalid) {
+        add(Severity::kNote, a,
+            fmtk::HasMagic(sec.first<8>())
+                ? "unused sector with a damaged format unit (an interrupted "
+                  "erase or format); erased before use, its erase count is "
+                  "lost"
+                : "unused sector without a cairn format unit; erased before "
+                  "use");
+      } else if (si.activation_state == UnitState::kValid) {
+        add(Severity::kNote, a,
+            fmt::format("stale sector (sequence {}) outside the ring, left by "
+                        "an interrupted reclaim; erased when reused",
+                        si.activation.sequence));
+      } else if (si.activation_state == UnitState::kInvalid) {
+        add(Severity::kNote, a + unit,
+            "unused sector with a torn activation unit (an interrupted "
+            "reclaim); erased when reused");
+      } else if (!si.slots.empty()) {
+        add(Severity::kNote, a + header,
+            fmt::format("{} uncommitted entries in a free sector (an "
+                        "interrupted reclaim); erased when reused",
+                        si.slots.size()));
+      }
+      continue;
+    }
+    if (si.format_state != UnitState::kValid) {
+      add(Severity::kProblem, a,
+          "format unit of a data sector damaged (its erase count is lost; "
+          "the entries are intact)");
+    }
+    // A data sector.
+    const bool active = d == 0;
+    size_t limit = SIZE_MAX;
+    if (!active) {
+      const SectorInfo& nx = scan.sectors[next(si.index)];
+      if (nx.activation_state == UnitState::kValid &&
+          nx.activation.sequence == si.activation.sequence + 1) {
+        limit = nx.activation.prev_slots;
+      }
+    }
+    bool in_run = false;
+    size_t run_start = 0;
+    for (size_t i = 0; i < si.slots.size(); ++i) {
+      const SlotInfo& slot = si.slots[i];
+      scan.entries++;
+      if (i >= limit) {
+        add(Severity::kNote, slot.address,
+            fmt::format("{} slots after the {} the next sector recorded as "
+                        "committed (a torn write); ignored",
+                        si.slots.size() - limit, limit));
+        break;
+      }
+      const bool last = i + 1 == si.slots.size();
+      std::string key =
+          slot.decoded ? fmt::format("key 0x{:08x}", slot.header.key) : "";
+      if (!slot.decoded || !slot.value_in_bounds) {
+        bool earlier_damage = false;
+        for (size_t j = 0; j < i; ++j) {
+          earlier_damage |=
+              !si.slots[j].decoded || !si.slots[j].value_in_bounds;
+        }
+        if (earlier_damage) continue;  // reported once, at the first one
+        scan.bad_entries++;
+        if (active && last) {
+          add(Severity::kNote, slot.address,
+              "torn entry header at the end of the active sector (power cut "
+              "during a write); ignored");
+        } else {
+          add(Severity::kLoss, slot.address,
+              !slot.decoded ? "entry header unreadable (parity mismatch)"
+                            : "entry size does not fit the sector",
+              fmt::format("{}the entry and the {} after it in this sector",
+                          key.empty() ? "" : key + ": ",
+                          si.slots.size() - i - 1));
+        }
+        continue;
+      }
+      if (!slot.crc_ok) {
+        scan.bad_entries++;
+        if (active && last) {
+          add(Severity::kNote, slot.address,
+              fmt::format("torn entry for {} at the end of the active sector "
+                          "(power cut during a write); the previous value "
+                          "stays",
+                          key));
+        } else {
+          // Loss or not is settled by the caller with the library's view.
+          add(Severity::kProblem, slot.address,
+              fmt::format("value checksum mismatch ({} bytes at 0x{:x})",
+                          slot.value_size, slot.value_address),
+              key);
+        }
+      }
+      if (slot.header.kind == fmtk::Kind::kBatchMember) {
+        if (!in_run) run_start = i;
+        in_run = true;
+      } else {
+        in_run = false;
+      }
+      if (slot.header.kind == fmtk::Kind::kLost) {
+        add(Severity::kLoss, slot.address,
+            "placeholder of a value lost earlier (carried by a reclaim)", key);
+      }
+    }
+    if (in_run) {
+      add(Severity::kNote, si.slots[run_start].address,
+          active ? "unfinished batch at the end of the active sector (power "
+                   "cut during a commit); not applied"
+                 : "batch without its end entry; not applied");
+    }
+    if (si.garbage_in_free) {
+      add(Severity::kProblem, a + header + si.slots.size() * unit,
+          "non-erased bytes in the free space of a sector (corruption); a "
+          "write there would fail");
+    }
+  }
+  if (!any_active) {
+    if (all_erased_partition) {
+      scan.findings.clear();
+      add(Severity::kNote, size_t{spec.first_sector} * S,
+          "partition is erased; the store formats it on first use");
+    } else {
+      add(Severity::kProblem, size_t{spec.first_sector} * S,
+          "no activated sector: not a usable key-value store");
+    }
+  } else {
+    // Data sectors whose header is unreadable leave a hole in the ring.
+    uint32_t s = newest;
+    for (uint32_t dd = 1; dd <= oldest_distance; ++dd) {
+      s = prev(s);
+      const SectorInfo& si = scan.sectors[s];
+      if (!(si.activation_state == UnitState::kValid &&
+            si.activation.sequence == newest_seq - dd)) {
+        add(Severity::kLoss, si.address,
+            fmt::format("sector {} of the ring (sequence {} expected) is "
+                        "unreadable",
+                        s, newest_seq - dd),
+            "every entry written to it");
+      }
+    }
+  }
+  return scan;
+}
+
+void RefuseIfDamaged(const Image& image, const PartitionSpec& spec,
+                     bool force) {
+  KvsScan scan = ScanKvs(image, spec);
+  for (const Finding& f : scan.findings) {
+    if (f.severity == Severity::kNote) continue;
+    if (force) {
+      fmt::print(stderr,
+                 "cairn: warning: partition '{}' is damaged ({} at 0x{:x}); "
+                 "writing anyway (--force)\n",
+                 spec.name, f.what, f.address);
+      return;
+    }
+    throw Error(kExitDamaged,
+                fmt::format("partition '{}' is damaged ({} at 0x{:x}); run "
+                            "'cairn check --repair' first or pass --force",
+                            spec.name, f.what, f.address));
+  }
+}
+
+}  // namespace cairn::tool
