@@ -505,6 +505,24 @@ Status Store::Consume(ScanState& st, uint32_t slot, size_t value_end,
   return Apply(st.sector, slot, value_end, e);
 }
 
+// A slot that does not decode: tries each single-bit correction of its six
+// header bytes (kind bits, then parity, then size and key) and keeps the first
+// whose value matches its checksum where that header places it.
+Status Store::RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
+                         std::span<const std::byte, 8> raw, Entry& e) const {
+  static constexpr uint8_t kFirst[3] = {46, 45, 47};
+  for (int i = 0; i < 48; ++i) {
+    const int bit = i < 3 ? kFirst[i] : 47 - i;
+    std::array<std::byte, 8> fixed;
+    std::copy(raw.begin(), raw.end(), fixed.begin());
+    fixed[bit / 8] ^= std::byte(1u << (bit % 8));
+    Status s = ReadSlot(sector, slot, value_end, fixed, e);
+    if (s.ok()) s = CheckValue(e, {}, 0);
+    if (s.ok() || s.IsUnavailable()) return s;
+  }
+  return Status::DataLoss();
+}
+
 // Marks what a damaged sector still names: deletes stay deletes, every other
 // key whose entry is here becomes DATA_LOSS.
 Status Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
@@ -559,11 +577,31 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
     }
     Entry e;
     Status read = ReadSlot(sector, slot, value_end, raw, e);
+    if (!read.ok() && !read.IsUnavailable()) {
+      read = RepairSlot(sector, slot, value_end, raw, e);
+      if (read.ok()) {
+        ++corruption_found_;
+        ++corruption_repaired_;
+      }
+    }
     if (read.IsUnavailable()) return read;
     if (!read.ok()) {
-      if (active) {  // only the last write can be torn
-        torn = true;
-        break;
+      // Only the last write can be torn: a damaged slot with slots after it
+      // is corruption, and the keys of those slots become DATA_LOSS.
+      if (active) {
+        std::array<std::byte, 8> next;
+        const bool room =
+            SectorHeader() + (size_t{slot} + 2) * unit_ <= sector_size;
+        if (room)
+          CAIRN_TRY(partition_->Read(SlotAddress(sector, slot + 1), next));
+        if (!room || AllErased(next.data(), 8, erased)) {
+          torn = true;
+          break;
+        }
+        if (have_pending) {
+          CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+          have_pending = false;
+        }
       }
       ++corruption_found_;
       damaged = true;
@@ -599,7 +637,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   }
   // A torn slot or an unfinished batch stays the last thing in this sector:
   // the next write opens a new sector that records `committed`.
-  active_closed_ = torn || st.in_run;
+  active_closed_ = torn || st.in_run || damaged;
   slots_ = static_cast<uint16_t>(committed);
   value_end_ = static_cast<uint32_t>(value_end);
   return Status::Ok();
@@ -1159,6 +1197,7 @@ Stats Store::GetStats() const {
   st.sector_count = sectors_;
   st.bad_sectors = bad_sectors_;
   st.corruption_found = corruption_found_;
+  st.corruption_repaired = corruption_repaired_;
   if (!initialized_) return st;
   EnsureLiveBytes().IgnoreError();
   const size_t slots_end = SectorHeader() + size_t{slots_} * unit_;

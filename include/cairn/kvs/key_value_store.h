@@ -50,7 +50,8 @@ struct Stats {
   size_t max_keys = 0;
   size_t sector_count = 0;
   size_t bad_sectors = 0;
-  uint32_t corruption_found = 0;  // entries or sectors found damaged
+  uint32_t corruption_found = 0;     // entries or sectors found damaged
+  uint32_t corruption_repaired = 0;  // of those, repaired at mount
 };
 
 class Store {
@@ -232,6 +233,8 @@ class Store {
                  const Entry& e);
   Status ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
                   size_t value_end);
+  Status RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
+                    std::span<const std::byte, 8> raw, Entry& e) const;
   Status ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
   Status Apply(uint32_t sector, uint32_t slot, size_t value_end,
                const Entry& e);
@@ -273,6 +276,7 @@ class Store {
   uint16_t slots_ = 0;         // committed slots of the active sector
   uint16_t bad_[kMaxBadSectors] = {};
   mutable uint16_t corruption_found_ = 0;
+  uint16_t corruption_repaired_ = 0;
   uint8_t bad_sectors_ = 0;
   uint8_t slot_bits_ = 0;  // a location is sector | slot | value end
   uint8_t value_bits_ = 0;
