@@ -110,18 +110,47 @@ bool CheckStore(const kvs::Store& store, Totals& totals) {
   if (pending.count > 0) {
     bool all_new = true;
     bool all_old = true;
+    Value actual[kBatchOps];
     for (size_t i = 0; i < pending.count; ++i) {
-      Value actual;
-      if (Status s = ReadValue(store, pending.key[i], actual); !s.ok()) {
+      if (Status s = ReadValue(store, pending.key[i], actual[i]); !s.ok()) {
         Fail("reading a key of an interrupted write", pending.key[i], s);
         return false;
       }
-      all_new = all_new && actual == pending.value[i];
-      all_old = all_old && actual == model.values[pending.key[i]];
+      all_new = all_new && actual[i] == pending.value[i];
+      all_old = all_old && actual[i] == model.values[pending.key[i]];
     }
     if (!all_new && !all_old) {
       Fail("an interrupted write is neither all old nor all new",
            pending.key[0], Status::DataLoss());
+      for (size_t i = 0; i < pending.count; ++i) {
+        const Value& before = model.values[pending.key[i]];
+        const Value& after = pending.value[i];
+        out() << "  key #" << pending.key[i] << " ("
+              << Hex{KeyOf(pending.key[i])} << "): old "
+              << (before.present ? int{before.size} : -1) << " B, new "
+              << (after.present ? int{after.size} : -1) << " B, read "
+              << (actual[i].present ? int{actual[i].size} : -1) << " B = "
+              << (actual[i] == before  ? "old"
+                  : actual[i] == after ? "new"
+                                       : "neither")
+              << " (-1: absent)\n";
+        if (actual[i].present && after.present &&
+            actual[i].size == after.size && !(actual[i] == after)) {
+          size_t differ = 0;
+          size_t first = after.size;
+          for (size_t b = 0; b < after.size; ++b) {
+            if (actual[i].bytes[b] != after.bytes[b]) {
+              ++differ;
+              if (first == after.size) first = b;
+            }
+          }
+          out() << "    " << differ << " bytes differ from the new value; "
+                << "first at byte " << first << ": read "
+                << unsigned{static_cast<uint8_t>(actual[i].bytes[first])}
+                << ", written "
+                << unsigned{static_cast<uint8_t>(after.bytes[first])} << "\n";
+        }
+      }
       return false;
     }
     if (all_new) {
