@@ -209,16 +209,28 @@ std::vector<WearCase> Cases() {
   std::vector<WearCase> cases;
   const Geometry geometries[] = {
       {512, 8, 4}, {1024, 6, 16}, {256, 10, 1, true}, {4096, 5, 8}};
-  uint64_t seed = 0x3001;
-  for (const Geometry& g : geometries) {
-    for (WearMode mode : {WearMode::kFail, WearMode::kBadBits}) {
-      cases.push_back({g, mode, seed++});
+  // Three seeds each by default, more in long mode.
+  const uint64_t seeds = LongMode() ? 40 : 3;
+  for (uint64_t seed = 0; seed < seeds; ++seed) {
+    for (const Geometry& g : geometries) {
+      for (WearMode mode : {WearMode::kFail, WearMode::kBadBits}) {
+        cases.push_back({g, mode, 0x3001 + seed});
+      }
     }
   }
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(Geometries, WearOut, ::testing::ValuesIn(Cases()));
+std::string CaseName(const ::testing::TestParamInfo<WearCase>& info) {
+  const Geometry& g = info.param.geometry;
+  return std::to_string(g.sectors) + "x" + std::to_string(g.sector_size) +
+         "_align" + std::to_string(g.alignment) + (g.eeprom ? "_eeprom" : "") +
+         (info.param.mode == WearMode::kFail ? "_fail" : "_badbits") + "_seed" +
+         std::to_string(info.param.seed - 0x3000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, WearOut, ::testing::ValuesIn(Cases()),
+                         CaseName);
 
 // ---- blob store on a wearing partition ----
 
