@@ -151,7 +151,7 @@ class BlobStore {
   uint16_t readers_ = 0;
   uint16_t name_length_ = 0;
   bool initialized_ = false;
-  bool corrupt_ = false;  // a complete record failed its checksum
+  bool corrupt_ = false;  // the record or the blob failed its check
   bool started_ = false;  // this write has its in-progress record on flash
   bool erased_ = false;   // the whole partition is known to be erased
   bool failed_ = false;   // a write failed: DATA_LOSS until erase/discard
@@ -185,7 +185,8 @@ class BlobWriter : public Writer {
   // number of bytes kept; continue writing from there. The running checksum
   // is recomputed from flash. FAILED_PRECONDITION: something is open, or
   // there is no incomplete blob written with the same checksum setting.
-  // Flash errors are returned as they are (the writer stays closed).
+  // DATA_LOSS: the record is corrupt. Flash errors are returned as they are
+  // (the writer stays closed; the write can be resumed later).
   StatusWithSize Resume();
   // Programs what is buffered (the last chunk padded to the alignment),
   // checks the checksum by reading the blob back and stores the complete
