@@ -524,14 +524,14 @@ Status Store::RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
 }
 
 // Marks what a damaged sector still names: deletes stay deletes, every other
-// key whose entry is here becomes DATA_LOSS.
-Status Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
-  SlotHeader h;
-  if (!format::DecodeSlot(raw, h)) return Status::Ok();
+// key whose entry is here becomes DATA_LOSS. False if `raw` does not decode.
+// An index that runs full of such keys only loses some of the markings.
+bool Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
   Entry e;
-  e.header = h;
-  if (!h.is_tombstone()) e.header.kind = Kind::kLost;
-  return Apply(sector, 0, 0, e);
+  if (!format::DecodeSlot(raw, e.header)) return false;
+  if (!e.header.is_tombstone()) e.header.kind = Kind::kLost;
+  Apply(sector, 0, 0, e).IgnoreError();
+  return true;
 }
 
 Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
@@ -549,7 +549,9 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   uint32_t slot = 0;
 
   for (; slot < limit; ++slot) {
-    const size_t room_end = damaged ? sector_size : value_end;
+    // Slots never reach below the lowest value seen (after damage that is
+    // only an upper bound, which is still safe).
+    const size_t room_end = value_end;
     const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
     if (slots_end > room_end) break;
     if (slot >= chunk_first + chunk_count) {
@@ -572,7 +574,9 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
       break;
     }
     if (damaged) {
-      CAIRN_TRY(ApplyDamaged(sector, raw));
+      // In the active sector nothing closes the slot array, so the first
+      // slot that does not decode ends it.
+      if (!ApplyDamaged(sector, raw) && active) break;
       continue;
     }
     Entry e;
@@ -591,7 +595,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
       if (active) {
         std::array<std::byte, 8> next;
         const bool room =
-            SectorHeader() + (size_t{slot} + 2) * unit_ <= sector_size;
+            SectorHeader() + (size_t{slot} + 2) * unit_ <= value_end;
         if (room)
           CAIRN_TRY(partition_->Read(SlotAddress(sector, slot + 1), next));
         if (!room || AllErased(next.data(), 8, erased)) {

@@ -246,7 +246,10 @@ uint64_t SweepGeometry(const Geometry& g, size_t op_count, size_t max_len,
       KeyValueStore<32> kvs(sweep.partition());
       Status init = kvs.Init();
       if (!init.ok()) {
-        ADD_FAILURE() << "mount failed after cut " << cut << ": " << init.str();
+        ADD_FAILURE() << "mount failed after cut " << cut << " mode "
+                      << static_cast<int>(mode) << " on " << g.sector_size
+                      << " x " << g.sectors << " A" << g.alignment
+                      << (g.eeprom ? " eeprom" : "") << ": " << init.str();
         return checked;
       }
       std::string error;

@@ -235,7 +235,7 @@ class Store {
                   size_t value_end);
   Status RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
                     std::span<const std::byte, 8> raw, Entry& e) const;
-  Status ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
+  bool ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
   Status Apply(uint32_t sector, uint32_t slot, size_t value_end,
                const Entry& e);
 
