@@ -21,6 +21,7 @@
 
 #include "blob/blob_rig.h"
 #include "cairn/blob/blob_store.h"
+#include "cairn/kvs/format.h"
 #include "reliability/reliability_rig.h"
 
 namespace cairn::reliability {
@@ -158,7 +159,7 @@ class WearRun {
         << Name(c_) << " op " << i << ": " << error;
     ASSERT_TRUE(got == model_ || got == after)
         << Name(c_) << " op " << i << ": a value was lost or changed\n"
-        << Diff(got, after);
+        << Diff(got, after) << Sectors();
     model_ = got;
   }
 
@@ -181,6 +182,36 @@ class WearRun {
         out += "  key " + std::to_string(k) + ": read " + g + ", before " + m +
                ", after " + a + "\n";
       }
+    }
+    return out;
+  }
+
+  // The header units of every sector as the mount sees them.
+  std::string Sectors() {
+    static const char* kStates[] = {"erased", "valid", "BAD", "newer",
+                                    "invalid"};
+    const Geometry& g = c_.geometry;
+    const size_t unit = kvs::format::UnitSize(g.alignment);
+    const kvs::format::GeometryTag tag{static_cast<uint32_t>(g.sector_size),
+                                       static_cast<uint16_t>(g.alignment)};
+    const std::byte erased = heap_.flash().erased_value();
+    std::string out;
+    for (size_t s = 0; s < g.sectors; ++s) {
+      const std::byte* base = heap_.flash().bytes().data() + s * g.sector_size;
+      kvs::format::FormatUnit fmt;
+      kvs::format::ActivationUnit act;
+      const auto fs = kvs::format::DecodeFormatUnit(
+          std::span<const std::byte, 8>(base, 8), tag, erased, fmt);
+      const auto as = kvs::format::DecodeActivationUnit(
+          std::span<const std::byte, 8>(base + unit, 8), erased, act);
+      out += "  sector " + std::to_string(s) + ": format " +
+             kStates[static_cast<int>(fs)] + ", activation " +
+             kStates[static_cast<int>(as)] +
+             (as == kvs::format::UnitState::kValid
+                  ? " seq " + std::to_string(act.sequence)
+                  : "") +
+             ", lifetime erases " +
+             std::to_string(heap_.flash().lifetime_erases(s)) + "\n";
     }
     return out;
   }
