@@ -183,9 +183,11 @@ bool Verify(Device& device, const BlobState& expected, Rng& rng, Totals& totals,
 }
 
 // Writes bytes [from, size) of the blob `seed` through `writer` in random
-// chunks. `accepted` follows the bytes the writer acknowledged.
+// chunks. `offered` follows the end of the bytes handed to the writer
+// (acknowledged or not: an interrupted Write may have programmed part of
+// its bytes, and Resume() may keep them).
 Status WriteContent(blob::BlobWriter& writer, bool deferred, uint64_t seed,
-                    size_t from, size_t size, Rng& rng, size_t& accepted) {
+                    size_t from, size_t size, Rng& rng, size_t& offered) {
   std::byte chunk[kChunkBytes];
   size_t offset = from;
   while (offset < size) {
@@ -202,11 +204,11 @@ Status WriteContent(blob::BlobWriter& writer, bool deferred, uint64_t seed,
       if (n > room) n = room;
     }
     Fill(seed, offset, std::span<std::byte>(chunk, n));
+    offered = offset + n;
     CAIRN_TRY(Measured(stack_figures().blob_write, [&] {
       return writer.Write(std::span<const std::byte>(chunk, n));
     }));
     offset += n;
-    accepted = offset;
   }
   return Status::Ok();
 }
@@ -232,6 +234,47 @@ bool Matches(Device& device, const BlobState& state) {
   return offset == state.size;
 }
 
+// Writes a power cut interrupted, most recent last: any of them may be the
+// incomplete blob on flash (a later write that was cut before its first
+// byte reached flash leaves the earlier one in place).
+struct Interrupted {
+  uint64_t seed;
+  size_t size;
+  size_t offered;  // bytes handed to the writer before the cut
+};
+struct InterruptedWrites {
+  static constexpr size_t kMax = 8;
+  Interrupted writes[kMax];
+  size_t count = 0;
+
+  void Add(const Interrupted& w) {
+    if (count == kMax) {
+      for (size_t i = 1; i < kMax; ++i) writes[i - 1] = writes[i];
+      --count;
+    }
+    writes[count++] = w;
+  }
+  void Clear() { count = 0; }
+};
+
+// True if the first `bytes` bytes of the blob partition hold blob `seed`.
+bool RawMatches(Device& device, uint64_t seed, size_t bytes) {
+  std::byte chunk[kChunkBytes / 2];
+  for (size_t offset = 0; offset < bytes;) {
+    const size_t n =
+        bytes - offset < sizeof(chunk) ? bytes - offset : sizeof(chunk);
+    if (!device.blob_partition.Read(offset, std::span<std::byte>(chunk, n))
+             .ok()) {
+      return false;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (chunk[i] != ContentByte(seed, offset + i)) return false;
+    }
+    offset += n;
+  }
+  return true;
+}
+
 // Classifies what a power cut during the write of `next` over `model` left:
 // no blob, the old blob or the new one, each byte for byte. Anything else
 // fails the test.
@@ -253,8 +296,8 @@ bool CheckAfterCut(Device& device, BlobState& model, const BlobState& next,
 }
 
 bool WriteBlob(Device& device, const BlobState& next, bool deferred, Rng& rng,
-               size_t& accepted, Status& status) {
-  accepted = 0;
+               size_t& offered, Status& status) {
+  offered = 0;
   // Writers with their own record buffer, big enough for a file name.
   std::byte metadata[blob::kMetadataHeaderBytes + kMaxName];
   blob::BlobWriter plain(device.store, metadata);
@@ -267,7 +310,7 @@ bool WriteBlob(Device& device, const BlobState& next, bool deferred, Rng& rng,
   }
   if (status.ok()) {
     status =
-        WriteContent(writer, deferred, next.seed, 0, next.size, rng, accepted);
+        WriteContent(writer, deferred, next.seed, 0, next.size, rng, offered);
   }
   if (status.ok()) {
     status =
@@ -304,6 +347,7 @@ bool RunBlobWorkload(const BlobConfig& blob_config) {
   Rng rng(blob_config.seed);
   Totals totals;
   BlobState model;
+  InterruptedWrites interrupted;
   alignas(Device) static std::byte device_memory[sizeof(Device)];
   Device* device = new (device_memory) Device(flash, blob_config);
   if (Status s = device->Init(); !s.ok()) return Fail("Init", s, 0);
@@ -338,6 +382,7 @@ bool RunBlobWorkload(const BlobConfig& blob_config) {
         }
         if (s.ok()) {
           model = BlobState();
+          interrupted.Clear();
           if (!Verify(*device, model, rng, totals, round)) return false;
         } else if (!CheckAfterCut(*device, model, BlobState(), rng, totals,
                                   round)) {
@@ -348,6 +393,7 @@ bool RunBlobWorkload(const BlobConfig& blob_config) {
       flash.ClearFaults();
       if (!s.ok()) return Fail(erase ? "Erase" : "Discard", s, round);
       model = BlobState();
+      interrupted.Clear();
       if (!Verify(*device, model, rng, totals, round)) return false;
       continue;
     }
@@ -377,9 +423,9 @@ bool RunBlobWorkload(const BlobConfig& blob_config) {
       flash.CutPowerAt(at,
                        random_bits ? TearMode::kRandomBits : TearMode::kPrefix);
     }
-    size_t accepted = 0;
+    size_t offered = 0;
     Status status;
-    const bool ok = WriteBlob(*device, next, deferred, rng, accepted, status);
+    const bool ok = WriteBlob(*device, next, deferred, rng, offered, status);
     ++totals.written;
     if (deferred) ++totals.deferred;
     if (ok) totals.bytes_written += next.size;
@@ -388,6 +434,7 @@ bool RunBlobWorkload(const BlobConfig& blob_config) {
       flash.ClearFaults();
       if (!ok) return Fail("writing a blob", status, round);
       model = next;
+      interrupted.Clear();
       if (!Verify(*device, model, rng, totals, round)) return false;
       continue;
     }
@@ -403,26 +450,44 @@ bool RunBlobWorkload(const BlobConfig& blob_config) {
     if (ok) {
       // Close() returned OK before the cut struck: the blob is stored.
       model = next;
+      interrupted.Clear();
       if (!Verify(*device, model, rng, totals, round)) return false;
       continue;
     }
+    interrupted.Add({next.seed, next.size, offered});
     if (!device->store.HasData() && rng.Below(2) == 0) {
       // Pick the interrupted write up where it is safe to.
       blob::BlobWriterWithBuffer<kMaxName> writer(device->store);
       auto kept = writer.Resume();
       if (kept.ok()) {
-        if (KeptBytes(kept) > accepted) {
-          return Fail("Resume() keeps more bytes than were written",
-                      Status::Internal(), round);
+        // Which interrupted write is it? Its kept bytes must be exactly
+        // what that write offered.
+        const size_t bytes = KeptBytes(kept);
+        const Interrupted* resumed = nullptr;
+        for (size_t i = interrupted.count; i-- > 0 && resumed == nullptr;) {
+          const Interrupted& w = interrupted.writes[i];
+          if (bytes <= w.offered && RawMatches(*device, w.seed, bytes)) {
+            resumed = &w;
+          }
+        }
+        if (resumed == nullptr) {
+          out() << "  Resume() kept " << bytes << " B; this write offered "
+                << offered << " B\n";
+          return Fail(
+              "Resume() keeps bytes that no interrupted write wrote there",
+              Status::DataLoss(), round);
         }
         ++totals.resumed;
         size_t ignored = 0;
-        Status s = WriteContent(writer, false, next.seed, KeptBytes(kept),
-                                next.size, rng, ignored);
+        Status s = WriteContent(writer, false, resumed->seed, bytes,
+                                resumed->size, rng, ignored);
         if (s.ok()) s = writer.Close();
         if (!s.ok()) return Fail("finishing a resumed write", s, round);
-        model = next;
-        model.name_length = 0;  // names of resumed blobs are not checked
+        model = BlobState();
+        model.valid = true;
+        model.seed = resumed->seed;
+        model.size = resumed->size;  // names of resumed blobs are not checked
+        interrupted.Clear();
         if (!Verify(*device, model, rng, totals, round)) return false;
         continue;
       }
@@ -431,6 +496,7 @@ bool RunBlobWorkload(const BlobConfig& blob_config) {
       }
     }
     if (!CheckAfterCut(*device, model, next, rng, totals, round)) return false;
+    if (model.valid) interrupted.Clear();  // a complete blob replaced them
   }
   device->~Device();
 
