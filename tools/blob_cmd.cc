@@ -193,7 +193,7 @@ int CmdBlobInfo(const std::string& path, const ImageOptions& options,
   BlobHandle h(*image, spec, false, false);
   BlobRecord r = h.Record();
   std::string state = !r.present       ? "empty"
-                      : !r.status.ok() ? "corrupt"
+                      : !r.status.ok() ? "CORRUPT"
                       : r.complete     ? "complete"
                                        : "incomplete (write in progress)";
   if (json) {
@@ -214,11 +214,11 @@ int CmdBlobInfo(const std::string& path, const ImageOptions& options,
                spec.name, HumanBytes(h.store().MaxDataSizeBytes()),
                h.store().metadata_key(), spec.meta);
     fmt::print("  state:     {}\n", state);
-    if (r.present && r.status.ok() && r.complete) {
+    if (r.present && r.complete) {
       fmt::print("  file name: {}\n", r.file_name.empty() ? "-" : r.file_name);
       fmt::print("  size:      {} bytes\n", r.size);
       fmt::print("  checksum:  CRC-32 0x{:08x} ({})\n", r.checksum,
-                 r.checksum_ok ? "matches" : "MISMATCH");
+                 r.checksum_ok ? "matches" : "MISMATCH: the blob is corrupt");
     } else if (r.present && !r.status.ok()) {
       fmt::print("  error:     {}\n", r.status.str());
     }

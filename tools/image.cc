@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cairn/blob/blob_store.h"
 #include "cairn/kvs/format.h"
 
 namespace cairn::tool {
@@ -162,6 +163,11 @@ bool Image::AddKeyName(const std::string& name) {
 std::string Image::NameOf(kvs::Key key) const {
   for (const std::string& n : layout_.key_names) {
     if (kvs::KeyFromName(n) == key) return n;
+  }
+  for (const PartitionSpec& p : layout_.partitions) {
+    if (p.kind == PartitionKind::kBlob && blob::MetadataKey(p.name) == key) {
+      return "blob:" + p.name;
+    }
   }
   return "";
 }
