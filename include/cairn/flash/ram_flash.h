@@ -66,32 +66,42 @@ class RamFlashBase : public FlashMemory {
   // Storage and bookkeeping are caller-owned: `storage` holds
   // sector_size * sector_count bytes, `programmed` one bit per byte
   // (storage.size() / 8 bytes, rounded up), and the two erase arrays one
-  // entry per sector. The memory starts erased.
+  // entry per sector. The memory starts erased. If a buffer is too small
+  // (or the geometry overflows), the flash reports zero sectors and every
+  // call fails with INVALID_ARGUMENT instead of touching memory.
   RamFlashBase(size_t sector_size, size_t sector_count, const Config& config,
                std::span<std::byte> storage, std::span<uint8_t> programmed,
                std::span<uint32_t> sector_erases,
                std::span<uint32_t> lifetime_erases);
 
   // ---- counters ----
+  // Calls and bytes count every call that reached the powered chip, whatever
+  // its outcome (bytes are the requested lengths). sector_erases and the
+  // per-sector counts only count sectors whose erase completed.
   const FlashCounters& counters() const { return counters_; }
-  // Zeroes the counters and the per-sector erase counts (not the lifetime
-  // counts that drive wear-out).
+  // Zeroes the counters, operation_count() and the per-sector erase counts
+  // (not the lifetime counts that drive wear-out).
   void ResetCounters();
   uint32_t sector_erases(size_t sector) const;
   uint32_t lifetime_erases(size_t sector) const;
   // Operations performed so far (every Read/Program/Erase that reached the
-  // simulator); a sweep runs a workload once to learn how many cut points it
-  // has.
+  // powered simulator; calls refused while power is cut do not count); a
+  // sweep runs a workload once to learn how many cut points it has.
   uint64_t operation_count() const { return operations_; }
 
   // ---- fault injection ----
+  // One pending failure per kind; a new call replaces it. An OK `status` is
+  // treated as INTERNAL. If a cut and a failure hit the same call, the cut
+  // wins.
   void FailNext(FlashOp op, uint32_t n, Status status);
   void CutPowerAt(uint64_t n, TearMode mode);
   // Cancels pending failures and cuts (not wear-out).
   void ClearFaults();
   bool power_is_cut() const { return power_cut_; }
   void PowerOn() { power_cut_ = false; }
+  // Out-of-range addresses are ignored; `bit` is taken modulo 8.
   void FlipBit(size_t address, unsigned bit);
+  // `erases` = 0 turns wear-out off. The latest SetEndurance* call wins.
   void SetEndurance(size_t sector, uint32_t erases, WearMode mode);
   void SetEnduranceAll(uint32_t erases, WearMode mode);
 
@@ -109,15 +119,22 @@ class RamFlashBase : public FlashMemory {
   Status DoErase(size_t first_sector, size_t count) override;
 
  private:
-  // True (and the op must stop) if an injected failure or cut applies.
-  bool Intercept(FlashOp op, Status& status);
+  enum class Verdict : uint8_t { kProceed, kFail, kCut };
+  // Counts the operation and applies pending failures and cuts. kFail sets
+  // `status`; kCut means power was cut by this very operation.
+  Verdict Intercept(FlashOp op, size_t bytes, Status& status);
   uint64_t NextRandom();
-  bool IsProgrammed(size_t address) const;
-  void SetProgrammed(size_t address, bool value);
+  bool Worn(size_t sector) const;
+  bool AnyProgrammed(size_t first_unit, size_t end_unit) const;
+  void MarkProgrammed(size_t first_unit, size_t end_unit, bool value);
+  // Marks every unit touching [begin, end) programmed iff it no longer reads
+  // all-erased (used after tears, where the chip's state is what is left).
+  void MarkByContent(size_t begin, size_t end);
+  // The value a program of `data` over `old` leaves on a perfect chip.
+  std::byte Target(std::byte old, std::byte data) const;
   void TearProgram(size_t address, std::span<const std::byte> data);
-  void TearErase(size_t first_sector, size_t count);
-  void EraseRange(size_t begin, size_t end);
-  void ProgramByte(size_t address, std::byte value);
+  void TearErase(size_t begin, size_t end);
+  void ApplyBadBits(size_t address, std::span<const std::byte> data);
 
   Config config_;
   std::span<std::byte> storage_;
