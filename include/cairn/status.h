@@ -58,6 +58,7 @@ class [[nodiscard]] Status {
   constexpr bool IsOutOfRange() const {
     return code_ == StatusCode::kOutOfRange;
   }
+  constexpr bool IsInternal() const { return code_ == StatusCode::kInternal; }
   constexpr bool IsUnavailable() const {
     return code_ == StatusCode::kUnavailable;
   }
@@ -83,10 +84,9 @@ inline const char* Status::str() const { return StatusCodeName(code_); }
 }  // namespace cairn
 
 // Returns from the enclosing function if the expression is not OK.
-#define CAIRN_TRY(expr)                        \
-  do {                                         \
-    if (::cairn::Status cairn_try_s = (expr);  \
-        !cairn_try_s.ok()) {                   \
-      return cairn_try_s;                      \
-    }                                          \
+#define CAIRN_TRY(expr)                                            \
+  do {                                                             \
+    if (::cairn::Status cairn_try_s = (expr); !cairn_try_s.ok()) { \
+      return cairn_try_s;                                          \
+    }                                                              \
   } while (0)

@@ -38,6 +38,12 @@ Status AsDataLoss(Status s) {
   return s.ok() || s.IsUnavailable() ? s : Status::DataLoss();
 }
 
+// While the store writes, a failed read is reported as INTERNAL: it says
+// nothing about the sector being written, which DATA_LOSS condemns.
+Status AsReadFailure(Status s) {
+  return s.ok() || s.IsUnavailable() ? s : Status::Internal();
+}
+
 }  // namespace
 
 // A slot as found on flash: its header and where its value region lies.
@@ -130,7 +136,13 @@ size_t Store::UsableBytes() const {
 uint32_t Store::UsableSectors() const { return sectors_ - bad_sectors_; }
 
 size_t Store::max_value_size() const {
-  const size_t cap = UsableBytes() - unit_;
+  size_t cap = UsableBytes() - unit_;
+  // With one data sector an update needs room for the old value and the new
+  // one together.
+  if (sectors_ - bad_sectors_ < 3) {
+    cap = (UsableBytes() / 2 - unit_) / partition_->alignment() *
+          partition_->alignment();
+  }
   if (cap <= format::kMaxInlineSize) return cap;
   const size_t ext = cap - partition_->AlignUp(format::kExtendedSizeBytes);
   return std::max<size_t>(format::kMaxInlineSize, ext);
@@ -295,17 +307,23 @@ Store::SectorInfo Store::Facts(UnitState fmt, UnitState act,
                                const format::ActivationUnit& unit) {
   if (fmt == UnitState::kBad || act != UnitState::kValid ||
       unit.prev_slots == kNotActive) {
-    return {0, kNotActive};
+    // sequence 1 marks a sector whose activation unit is garbage.
+    return {act == UnitState::kInvalid && fmt != UnitState::kBad ? uint16_t{1}
+                                                                 : uint16_t{0},
+            kNotActive};
   }
   return {static_cast<uint16_t>(unit.sequence), unit.prev_slots};
 }
 
 // Reads and decodes the two header units of `sector` (one read when they
-// are adjacent) into `raw`.
+// are adjacent) into `raw`. A unit that fails its checksum is corrected when
+// flipping a single bit makes it valid (CRC-16 over 6 bytes tells one bit
+// apart), which `repaired` counts; a torn activation unit corrected this way
+// is still safe because it is written after everything it commits.
 Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
                         format::FormatUnit& fmt, UnitState& fmt_state,
-                        format::ActivationUnit& act,
-                        UnitState& act_state) const {
+                        format::ActivationUnit& act, UnitState& act_state,
+                        int& repaired) const {
   const size_t at = SectorAddress(sector);
   if (unit_ == 8) {
     CAIRN_TRY(partition_->Read(at, raw));
@@ -314,8 +332,32 @@ Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
     CAIRN_TRY(partition_->Read(at + unit_, raw.last(8)));
   }
   const std::byte erased = partition_->erased_value();
-  fmt_state = format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
-  act_state = format::DecodeActivationUnit(raw.last<8>(), erased, act);
+  repaired = 0;
+  for (int bit = -1; bit < 128; ++bit) {
+    if (bit >= 0) raw[bit / 8] ^= std::byte(1u << (bit % 8));
+    const UnitState f =
+        format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
+    const UnitState a =
+        format::DecodeActivationUnit(raw.last<8>(), erased, act);
+    if (bit < 0) {
+      fmt_state = f;
+      act_state = a;
+    } else if (bit < 64 && fmt_state == UnitState::kInvalid &&
+               f == UnitState::kValid) {
+      fmt_state = f;
+      ++repaired;
+      continue;  // keep the corrected bit
+    } else if (bit >= 64 && act_state == UnitState::kInvalid &&
+               a == UnitState::kValid) {
+      act_state = a;
+      ++repaired;
+      continue;
+    }
+    if (bit >= 0) raw[bit / 8] ^= std::byte(1u << (bit % 8));
+  }
+  // Decode once more so `fmt` and `act` describe the final bytes.
+  format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
+  format::DecodeActivationUnit(raw.last<8>(), erased, act);
   return Status::Ok();
 }
 
@@ -328,7 +370,8 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
   format::ActivationUnit act;
   UnitState fs, as;
   std::array<std::byte, 16> raw;
-  CAIRN_TRY(ReadUnits(sector, raw, fmt, fs, act, as));
+  int repaired;
+  CAIRN_TRY(ReadUnits(sector, raw, fmt, fs, act, as, repaired));
   info = Facts(fs, as, act);
   return Status::Ok();
 }
@@ -353,11 +396,18 @@ Status Store::DoInit() {
     format::ActivationUnit act;
     UnitState fs, as;
     std::array<std::byte, 16> raw;
-    Status read = ReadUnits(s, raw, fmt, fs, act, as);
+    int repaired = 0;
+    Status read = ReadUnits(s, raw, fmt, fs, act, as, repaired);
     if (read.IsUnavailable()) return read;
     if (!read.ok()) {
       fs = as = UnitState::kInvalid;
       ++corruption_found_;
+    }
+    // A unit corrected by one bit, or a data sector whose erase count is
+    // unreadable, is corruption (a torn unit of a sector in transit is not).
+    if (repaired || (as == UnitState::kValid && fs == UnitState::kInvalid)) {
+      ++corruption_found_;
+      corruption_repaired_ += repaired;
     }
     const SectorInfo info = Facts(fs, as, act);
     if (fs == UnitState::kBad) {
@@ -436,7 +486,12 @@ Status Store::DoInit() {
     const uint16_t ahead = static_cast<uint16_t>(info.sequence - last);
     if (info.prev_slots == kNotActive || ahead == 0 ||
         ahead > static_cast<uint16_t>(sequence_ - last)) {
-      ++corruption_found_;  // no readable data sector at this position
+      if (info.prev_slots == kNotActive && info.sequence == 1) {
+        // A destroyed data sector: any key whose newest entry is older may
+        // have had a newer one here, so none of them reads as OK any more.
+        ++corruption_found_;
+        for (size_t i = 0; i < key_count_; ++i) index_[i].location |= kLost;
+      }
       continue;
     }
     last = info.sequence;
@@ -686,8 +741,8 @@ Status Store::ProgramVerified(size_t address,
   std::array<std::byte, 64> back;
   for (size_t pos = 0; pos < data.size(); pos += back.size()) {
     const size_t n = std::min(back.size(), data.size() - pos);
-    CAIRN_TRY(
-        AsDataLoss(partition_->Read(address + pos, std::span(back).first(n))));
+    CAIRN_TRY(AsReadFailure(
+        partition_->Read(address + pos, std::span(back).first(n))));
     if (std::memcmp(back.data(), data.data() + pos, n) != 0) {
       return Status::DataLoss();
     }
@@ -768,12 +823,10 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   const size_t end = t.value_end;
   std::array<std::byte, 8> raw;
   Entry e;
+  CAIRN_TRY(AsReadFailure(
+      partition_->Read(SlotAddress(sector, LocSlot(item.location)), raw)));
   Status read =
-      partition_->Read(SlotAddress(sector, LocSlot(item.location)), raw);
-  if (read.IsUnavailable()) return read;
-  if (read.ok())
-    read = ReadSlot(sector, LocSlot(item.location), LocValue(item.location),
-                    raw, e);
+      ReadSlot(sector, LocSlot(item.location), LocValue(item.location), raw, e);
   if (read.IsUnavailable()) return read;
   if ((item.location & kLost) || !read.ok() || e.header.key != item.key) {
     // Nothing readable to carry: keep the key, as DATA_LOSS.
@@ -794,7 +847,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   for (size_t pos = 0; pos < e.region; pos += step) {
     const std::span<std::byte> part =
         std::span(chunk).first(std::min(step, e.region - pos));
-    CAIRN_TRY(AsDataLoss(partition_->Read(e.value_address + pos, part)));
+    CAIRN_TRY(AsReadFailure(partition_->Read(e.value_address + pos, part)));
     CAIRN_TRY(ProgramVerified(to + pos, part));
   }
   location = PackLocation(t.sector, slot, end);
@@ -807,9 +860,11 @@ Status Store::PrepareFree(uint32_t sector) {
   format::FormatUnit fmt;
   format::ActivationUnit act;
   UnitState fs, as;
-  CAIRN_TRY(ReadUnits(sector, units, fmt, fs, act, as));
+  int repaired;
+  CAIRN_TRY(
+      AsReadFailure(ReadUnits(sector, units, fmt, fs, act, as, repaired)));
   std::array<std::byte, 8> slot0;
-  CAIRN_TRY(partition_->Read(SlotAddress(sector, 0), slot0));
+  CAIRN_TRY(AsReadFailure(partition_->Read(SlotAddress(sector, 0), slot0)));
   if (fs == UnitState::kValid && as == UnitState::kErased &&
       AllErased(slot0.data(), 8, partition_->erased_value())) {
     return Status::Ok();
@@ -873,14 +928,16 @@ Status Store::Activate() {
         if (s.ok()) {
           slots_ = a.slots;
           value_end_ = a.value_end;
-        } else if (!s.IsResourceExhausted() && !s.IsUnavailable()) {
+        } else if (s.IsDataLoss()) {
           active_closed_ = true;  // a torn copy stays the last slot there
         }
       }
-      if (!s.ok() && !s.IsUnavailable()) s = CopyEntry(t, index_[i], unused);
+      if (s.IsResourceExhausted() || s.IsDataLoss()) {
+        s = CopyEntry(t, index_[i], unused);
+      }
     }
     if (s.ok()) s = WriteActivation(next, sequence_ + 1, slots_);
-    if (s.IsUnavailable()) return s;
+    if (s.IsUnavailable() || s.IsInternal()) return s;
     if (!s.ok()) {
       MarkBad(next);  // it holds nothing committed
       continue;
@@ -924,7 +981,7 @@ Status Store::FreeOldest() {
     if (LocSector(index_[i].location) != oldest) continue;
     const Status s = CopyEntry(t, index_[i], index_[i].location);
     if (!s.ok()) {
-      active_closed_ = !s.IsResourceExhausted();
+      active_closed_ = s.IsDataLoss();  // a torn copy stays last there
       return s;
     }
     slots_ = t.slots;
@@ -1019,8 +1076,9 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   }
   // With one data sector the old values stay there until the new ones are
   // written, so an update needs room for both.
-  if (UsableSectors() < 3) delta = static_cast<ptrdiff_t>(total);
-  if (delta > 0 && live_bytes_ + static_cast<size_t>(delta) > Capacity()) {
+  const ptrdiff_t need =
+      UsableSectors() < 3 ? static_cast<ptrdiff_t>(total) : delta;
+  if (need > 0 && live_bytes_ + static_cast<size_t>(need) > Capacity()) {
     return Status::ResourceExhausted();
   }
 

@@ -221,8 +221,8 @@ class Store {
                           const format::ActivationUnit& unit);
   Status ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
                    format::FormatUnit& fmt, format::UnitState& fmt_state,
-                   format::ActivationUnit& act,
-                   format::UnitState& act_state) const;
+                   format::ActivationUnit& act, format::UnitState& act_state,
+                   int& repaired) const;
 
   // Mounting.
   Status DoInit();
