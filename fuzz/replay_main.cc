@@ -6,6 +6,7 @@
 // splices), so a regression in a reader shows up in CI without clang.
 //
 //   fuzz_<target>_replay [--runs=N] [--seed=S] [--max-len=N] PATH...
+//   (CAIRN_REPLAY_DUMP=file keeps the input being run, for crashes)
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -108,6 +109,9 @@ int main(int argc, char** argv) {
     corpus.push_back(ReadAll(path));
     LLVMFuzzerTestOneInput(corpus.back().data(), corpus.back().size());
   }
+  // CAIRN_REPLAY_DUMP=path: each generated input is written there before it
+  // runs, so after a crash the file holds the input that caused it.
+  const char* dump = std::getenv("CAIRN_REPLAY_DUMP");
   uint64_t x = seed == 0 ? 1 : seed;
   for (uint64_t run = 0; run < runs; ++run) {
     std::vector<uint8_t> input;
@@ -117,6 +121,11 @@ int main(int argc, char** argv) {
     } else {
       input.resize(Next(x) % std::min<size_t>(max_len + 1, 1024));
       for (uint8_t& b : input) b = Next(x) & 0xFF;
+    }
+    if (dump != nullptr) {  // keep the input that is about to run
+      std::ofstream out(dump, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(input.data()),
+                static_cast<std::streamsize>(input.size()));
     }
     LLVMFuzzerTestOneInput(input.data(), input.size());
   }

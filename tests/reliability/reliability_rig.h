@@ -157,4 +157,51 @@ inline bool ReadAll(const kvs::Store& store, kvs::Key keys, Model& out,
   return true;
 }
 
+// The operation tag RandomValue() put in the first 8 bytes of a value.
+inline std::string Tag(const Model& m, kvs::Key k) {
+  const auto it = m.find(k);
+  if (it == m.end()) return "absent";
+  uint64_t t = 0;
+  for (size_t b = 0; b < 8 && b < it->second.size(); ++b) {
+    t |= static_cast<uint64_t>(it->second[b]) << (8 * b);
+  }
+  return "op " + std::to_string(t) + " (" + std::to_string(it->second.size()) +
+         " B)";
+}
+
+// Keys where `got` differs from `before` or `after`, with who wrote what.
+inline std::string Diff(const Model& got, const Model& before,
+                        const Model& after, kvs::Key keys) {
+  std::string out;
+  for (kvs::Key k = 0; k < keys; ++k) {
+    const std::string g = Tag(got, k), b = Tag(before, k), a = Tag(after, k);
+    if (g != b || g != a) {
+      out += "  key " + std::to_string(k) + ": read " + g + ", before " + b +
+             ", after " + a + "\n";
+    }
+    const auto it = got.find(k);
+    const auto ib = before.find(k), ia = after.find(k);
+    const bool as_before =
+        ib != before.end() && it != got.end() && ib->second == it->second;
+    const bool as_after =
+        ia != after.end() && it != got.end() && ia->second == it->second;
+    if (it != got.end() && !as_before && !as_after) {
+      out += "    read  ";
+      for (size_t i = 0; i < it->second.size() && i < 24; ++i) {
+        out += "0123456789abcdef"[static_cast<uint8_t>(it->second[i]) >> 4];
+        out += "0123456789abcdef"[static_cast<uint8_t>(it->second[i]) & 15];
+      }
+      if (ia != after.end()) {
+        out += "\n    after ";
+        for (size_t i = 0; i < ia->second.size() && i < 24; ++i) {
+          out += "0123456789abcdef"[static_cast<uint8_t>(ia->second[i]) >> 4];
+          out += "0123456789abcdef"[static_cast<uint8_t>(ia->second[i]) & 15];
+        }
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace cairn::reliability
