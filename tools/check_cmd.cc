@@ -219,8 +219,13 @@ int CmdCheck(const std::string& path, const ImageOptions& options, bool repair,
     // Blobs first (their metadata lives in a kvs partition), then kvs.
     for (const PartitionSpec& p : image->layout().partitions) {
       if (p.kind != PartitionKind::kBlob) continue;
-      std::vector<std::string> l = RepairBlob(*image, p);
-      log.insert(log.end(), l.begin(), l.end());
+      try {
+        std::vector<std::string> l = RepairBlob(*image, p);
+        log.insert(log.end(), l.begin(), l.end());
+      } catch (const Error& e) {
+        log.push_back(
+            fmt::format("blob '{}' left as is: {}", p.name, e.what()));
+      }
     }
     for (const PartitionSpec& p : image->layout().partitions) {
       if (p.kind != PartitionKind::kKvs) continue;
@@ -516,7 +521,11 @@ int CmdDump(const std::string& path, const ImageOptions& options,
       }
       const size_t header = fmtk::SectorHeaderBytes(l.alignment);
       size_t slots_end = header + si.slots.size() * unit;
-      if (si.value_low > slots_end) {
+      if (si.damaged) {
+        fmt::print(
+            "  (after an unreadable slot the value positions are "
+            "unknown)\n");
+      } else if (si.value_low > slots_end) {
         fmt::print("  +0x{:04x}..+0x{:04x} free ({} bytes){}\n", slots_end,
                    si.value_low, si.value_low - slots_end,
                    si.garbage_in_free ? " NOT ERASED" : "");

@@ -124,6 +124,7 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
       si.slots.push_back(info);
     }
     si.value_low = value_end;
+    si.damaged = damaged;
     if (!damaged) {
       const size_t gap_begin = header + si.slots.size() * unit;
       if (gap_begin < value_end &&
@@ -270,13 +271,8 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
       std::string key =
           slot.decoded ? fmt::format("key 0x{:08x}", slot.header.key) : "";
       if (!slot.decoded || !slot.value_in_bounds) {
-        bool earlier_damage = false;
-        for (size_t j = 0; j < i; ++j) {
-          earlier_damage |=
-              !si.slots[j].decoded || !si.slots[j].value_in_bounds;
-        }
-        if (earlier_damage) continue;  // reported once, at the first one
         scan.bad_entries++;
+        in_run = false;  // what follows cannot be interpreted
         if (active && last) {
           add(Severity::kNote, slot.address,
               "torn entry header at the end of the active sector (power cut "
@@ -289,7 +285,7 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
                           key.empty() ? "" : key + ": ",
                           si.slots.size() - i - 1));
         }
-        continue;
+        break;  // what follows cannot be interpreted
       }
       if (!slot.crc_ok) {
         scan.bad_entries++;

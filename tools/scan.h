@@ -50,6 +50,7 @@ struct SectorInfo {
   std::vector<SlotInfo> slots;
   size_t value_low = 0;  // lowest value byte used (relative to sector start)
   bool garbage_in_free = false;
+  bool damaged = false;  // an unreadable slot: value positions unknown
 };
 
 struct KvsScan {

@@ -1,0 +1,119 @@
+# check / check --repair on images damaged by power cuts, bit flips and
+# garbage; writes to damaged images are refused unless --force.
+source "$(dirname "$0")/lib.sh"
+
+expect 0 image create base.img --layout "$HERE/layout.json"
+expect 0 kv import base.img "$HERE/provision.csv"
+expect 0 kv put base.img wifi.ssid "second value"
+expect 0 check base.img
+has "result: OK"
+expect 0 check base.img --json
+has '"findings": []'
+
+# 1. A power cut in the middle of a Put: a torn entry. Not a loss, not a
+#    reason to refuse writes; the old value stays.
+torn=""
+for n in $(seq 0 40); do
+  cp base.img cut.img
+  $DAMAGE cut cut.img "$n" prefix wifi.ssid "a third, longer value" >/dev/null
+  "$CAIRN" check cut.img >"$OUT" 2>"$ERR"
+  if grep -q "torn entry" "$OUT"; then torn=$n; break; fi
+done
+[ -n "$torn" ] || fail "no cut point produced a torn entry"
+expect 0 check cut.img
+has "note"
+expect 0 kv get cut.img wifi.ssid
+has "second value"
+expect 0 kv put cut.img other value
+expect 0 check cut.img --repair
+expect 0 kv get cut.img wifi.ssid
+has "second value"
+
+# 2. A flipped bit in a live value: DATA LOSS for that key only.
+cp base.img flip.img
+read -r slot value size < <($DAMAGE find flip.img device.serial | tail -1)
+$DAMAGE flip flip.img "$value" 5
+expect 10 check flip.img
+has "DATA LOSS"
+has "device.serial"
+has "$(printf '0x%08x' "$slot")"
+expect 10 kv get flip.img device.serial
+err_has "corrupt"
+expect 0 kv get flip.img device.model
+expect 10 ls flip.img
+has "DATA LOSS"
+# Writes are refused until repaired (or forced); the file is unchanged.
+cp flip.img flip.before
+expect 9 kv put flip.img x y
+err_has "--force"
+expect 9 kv import flip.img "$HERE/provision.csv"
+expect 9 blob write flip.img "$HERE/provision.csv"
+same flip.img flip.before
+expect 0 kv put flip.img x y --force
+cp flip.before flip.img
+expect 10 check flip.img --repair
+has "dropped key"
+has "device.serial"
+expect 0 check flip.img
+expect 6 kv get flip.img device.serial
+expect 0 kv get flip.img device.model
+has "rev"
+expect 0 kv get flip.img wifi.ssid
+has "second value"
+
+# 3. A flipped bit in a superseded value: inconsistent but nothing lost.
+cp base.img stale.img
+read -r slot value size < <($DAMAGE find stale.img wifi.ssid | head -1)
+$DAMAGE flip stale.img "$value" 0
+expect 12 check stale.img
+has "superseded"
+has "result: INCONSISTENT"
+expect 9 kv put stale.img x y
+expect 0 check stale.img --repair
+has "result: REPAIRED"
+expect 0 check stale.img
+has "result: OK"
+expect 0 kv export base.img --csv -o base.csv
+expect 0 kv export stale.img --csv -o stale.csv
+same base.csv stale.csv
+
+# 4. A garbled entry header in the middle of a sector: the entries after it
+#    are unreachable, which check reports even though a mount cannot tell.
+cp base.img hdr.img
+read -r slot value size < <($DAMAGE find hdr.img wifi.channel | head -1)
+$DAMAGE fill hdr.img "$slot" 8 0
+expect 10 check hdr.img
+has "entry header unreadable"
+expect 0 dump hdr.img --sector 0
+has "UNREADABLE"
+
+# 5. Garbage in a sector's free space: a later write there would fail.
+cp base.img gap.img
+$DAMAGE fill gap.img 2048 16 0x5a
+expect 12 check gap.img
+has "non-erased bytes in the free space"
+expect 9 kv put gap.img x y
+expect 0 check gap.img --repair
+expect 0 check gap.img
+expect 0 kv put gap.img x y
+expect 0 kv export gap.img --csv -o gap.csv
+grep -v '^x,' gap.csv > gap2.csv
+same base.csv gap2.csv
+
+# 6. A damaged header of an unused sector is harmless (a note).
+cp base.img unused.img
+$DAMAGE flip unused.img $((5 * 4096 + 3)) 0
+expect 0 check unused.img
+has "unused sector"
+
+# 7. A whole partition of garbage: not a store any more.
+cp base.img foreign.img
+$DAMAGE fill foreign.img 0 32768 0x00
+expect 10 check foreign.img
+has "cannot be mounted"
+expect 5 kv ls foreign.img
+err_has "does not hold a cairn key-value store"
+expect 10 check foreign.img --repair
+err_has "cannot repair"
+expect 9 kv put foreign.img x y
+finish

@@ -1,0 +1,21 @@
+# torture: power cuts on a simulated flash, checked against a model.
+source "$(dirname "$0")/lib.sh"
+
+expect 0 torture --layout "$HERE/layout.json" --cuts 300 --seed 11
+has "torture: PASSED"
+has "cuts: 300 (prefix tears 150, random-bit tears 150)"
+has "structural check clean"
+# Not a terminal: no progress bar.
+grep -q $'\r' "$OUT" && fail "progress bar written to a pipe"
+# Other geometries: small sectors, 16-byte alignment, erased 0x00.
+printf 'geometry,512,12,16,0x00\nkvs,s,0,12\n' > odd.csv
+expect 0 torture --layout odd.csv --cuts 200 --seed 3 --keys 8
+has "torture: PASSED"
+expect 0 torture --layout "$HERE/small.csv" -p tiny --cuts 50 --keys 4
+has "torture: PASSED"
+# Errors.
+expect 3 torture --layout missing.json
+expect 2 torture
+expect 6 torture --layout "$HERE/layout.json" -p firmware
+expect 2 torture --layout "$HERE/small.csv" -p tiny --keys 10
+finish
