@@ -104,6 +104,24 @@ Status ReadValue(const kvs::Store& store, size_t k, Value& value) {
   return Status::Ok();
 }
 
+// Prints how `actual` differs from `want` when both have the same size.
+void PrintDifference(const Value& actual, const Value& want, const char* what) {
+  if (!actual.present || !want.present || actual.size != want.size) return;
+  size_t differ = 0;
+  size_t first = want.size;
+  for (size_t b = 0; b < want.size; ++b) {
+    if (actual.bytes[b] != want.bytes[b]) {
+      ++differ;
+      if (first == want.size) first = b;
+    }
+  }
+  if (differ == 0) return;
+  out() << "    " << differ << " bytes differ from the " << what
+        << " value; first at byte " << first << ": read "
+        << unsigned{static_cast<uint8_t>(actual.bytes[first])} << ", written "
+        << unsigned{static_cast<uint8_t>(want.bytes[first])} << "\n";
+}
+
 // Resolves an interrupted write and checks every key and the iteration.
 bool CheckStore(const kvs::Store& store, Totals& totals) {
   Pending& pending = model.pending;
@@ -134,22 +152,7 @@ bool CheckStore(const kvs::Store& store, Totals& totals) {
                   : actual[i] == after ? "new"
                                        : "neither")
               << " (-1: absent)\n";
-        if (actual[i].present && after.present &&
-            actual[i].size == after.size && !(actual[i] == after)) {
-          size_t differ = 0;
-          size_t first = after.size;
-          for (size_t b = 0; b < after.size; ++b) {
-            if (actual[i].bytes[b] != after.bytes[b]) {
-              ++differ;
-              if (first == after.size) first = b;
-            }
-          }
-          out() << "    " << differ << " bytes differ from the new value; "
-                << "first at byte " << first << ": read "
-                << unsigned{static_cast<uint8_t>(actual[i].bytes[first])}
-                << ", written "
-                << unsigned{static_cast<uint8_t>(after.bytes[first])} << "\n";
-        }
+        PrintDifference(actual[i], after, "new");
       }
       return false;
     }
@@ -173,6 +176,11 @@ bool CheckStore(const kvs::Store& store, Totals& totals) {
     }
     if (!(actual == model.values[k])) {
       Fail("value differs from the model after mount", k, Status::DataLoss());
+      const Value& want = model.values[k];
+      out() << "  key #" << k << " (" << Hex{KeyOf(k)} << "): expected "
+            << (want.present ? int{want.size} : -1) << " B, read "
+            << (actual.present ? int{actual.size} : -1) << " B (-1: absent)\n";
+      PrintDifference(actual, want, "expected");
       return false;
     }
     if (model.values[k].present) ++expected_keys;
