@@ -167,7 +167,8 @@ TEST_F(KvsApiTest, InitRefusesStoreOfAnotherGeometry) {
   FlashPartition wider(flash_, 0, kSectors, 8);  // same bytes, alignment 8
   KeyValueStore<8> kvs(wider);
   EXPECT_EQ(kvs.Init(), Status::FailedPrecondition())
-      << "KNOWN BUG: every format unit fails its geometry-bound CRC, but the "
+      << "REGRESSION (fixed in edd2020): every format unit fails its "
+         "geometry-bound CRC, but the "
          "activation units (no geometry in their CRC) are valid, so DoInit "
          "mounts the image with the wrong alignment";
   EXPECT_EQ(Image(), before);
@@ -529,7 +530,8 @@ TEST_F(KvsApiTest, BatchThatFreesAnIndexSlotFirstFitsAFullIndex) {
   ASSERT_EQ(swap.Put(5, Bytes(five)), Status::Ok());
   const Status s = kvs.Commit(swap);
   EXPECT_EQ(s, Status::Ok())
-      << "KNOWN BUG: WriteOps counts new keys but not keys the batch deletes "
+      << "REGRESSION (fixed in edd2020): WriteOps counts new keys but not keys "
+         "the batch deletes "
          "first";
   if (s.ok()) {
     shadow.erase(2);
@@ -708,7 +710,8 @@ TEST_F(KvsApiTest, BatchOfMaxBatchBytesCommitsWhenLiveKeysAreSpread) {
   flash_.ResetCounters();
   const Status s = kvs.Commit(exact);
   EXPECT_EQ(s, Status::Ok())
-      << "KNOWN BUG: no reclaim can empty a sector while every sector holds a "
+      << "REGRESSION (fixed in edd2020): no reclaim can empty a sector while "
+         "every sector holds a "
          "live key; live "
       << kvs.GetStats().live_bytes << " of " << 4 * kUsable
       << " bytes; erases spent: " << flash_.counters().sector_erases;
@@ -728,7 +731,8 @@ TEST_F(KvsApiTest, PutOfMaxValueSizeSucceedsWhenLiveKeysAreSpread) {
   flash_.ResetCounters();
   const Status s = kvs.Put(50, Bytes(max));
   EXPECT_EQ(s, Status::Ok())
-      << "KNOWN BUG: no reclaim can empty a sector while every sector holds a "
+      << "REGRESSION (fixed in edd2020): no reclaim can empty a sector while "
+         "every sector holds a "
          "live key; live "
       << kvs.GetStats().live_bytes << " of " << 4 * kUsable
       << " bytes; erases spent: " << flash_.counters().sector_erases;
@@ -882,7 +886,8 @@ TEST_F(KvsApiTest, StatsCountOneCorruptionPerDataLossRead) {
   std::array<std::byte, 64> buf;
   EXPECT_EQ(kvs.Get(1, buf).status(), Status::DataLoss());
   EXPECT_EQ(kvs.GetStats().corruption_found, 1u)
-      << "KNOWN BUG: one damaged entry read once is counted twice (CheckValue "
+      << "REGRESSION (fixed in edd2020): one damaged entry read once is "
+         "counted twice (CheckValue "
          "and Get both increment)";
   EXPECT_EQ(Read(kvs, 2), MakeValue(40, 2));
   EXPECT_EQ(kvs.GetStats().corruption_found, 1u);
@@ -896,7 +901,8 @@ TEST_F(KvsApiTest, FullMaintenanceCountsEachDamagedEntryOnce) {
   flash_.FlipBit(kSector - 40 + 5, 3);
   ASSERT_EQ(kvs.FullMaintenance(), Status::Ok());
   EXPECT_EQ(kvs.GetStats().corruption_found, 1u)
-      << "KNOWN BUG: CheckValue and FullMaintenance both increment";
+      << "REGRESSION (fixed in edd2020): CheckValue and FullMaintenance both "
+         "increment";
   std::array<std::byte, 64> buf;
   EXPECT_EQ(kvs.Get(1, buf).status(), Status::DataLoss());
   EXPECT_EQ(Read(kvs, 2), MakeValue(40, 2));

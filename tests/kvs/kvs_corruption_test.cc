@@ -196,6 +196,42 @@ TEST_F(KvsCorruptionTest, ValueFlipInActiveSector) {
   Churn({1});
 }
 
+// A damaged value inside a committed batch: only that key is lost; the
+// batch's other members and everything else read right.
+TEST_F(KvsCorruptionTest, ValueFlipInBatchMember) {
+  const std::string a = MakeValue(50, 1), b = MakeValue(50, 2),
+                    c = MakeValue(50, 3);
+  Batch<3> batch;
+  ASSERT_EQ(batch.Put(30, Bytes(a)), Status::Ok());
+  ASSERT_EQ(batch.Put(31, Bytes(b)), Status::Ok());
+  ASSERT_EQ(batch.Put(32, Bytes(c)), Status::Ok());
+  ASSERT_EQ(kvs_->Commit(batch), Status::Ok());
+  shadow_[30] = a;
+  shadow_[31] = b;
+  shadow_[32] = c;
+  for (Key k = 33; k < 37; ++k) Put(k, V(k, 0));  // the batch is not last
+  SlotInfo member{};
+  bool found = false;
+  for (uint32_t sector = 0; sector < kSectors && !found; ++sector) {
+    for (const SlotInfo& si : Slots(sector)) {
+      if (si.header.key == 31) {
+        member = si;
+        found = true;
+      }
+    }
+  }
+  ASSERT_TRUE(found);
+  ASSERT_EQ(member.header.kind, format::Kind::kBatchMember);
+  flash_.FlipBit(member.value_address + 10, 6);
+  EXPECT_TRUE(NoWrongData(*kvs_, shadow_, {31}));
+  Remount();
+  ASSERT_EQ(init_, Status::Ok());
+  size_t lost = 0;
+  EXPECT_TRUE(NoWrongData(*kvs_, shadow_, {31}, &lost));
+  EXPECT_EQ(lost, 1u);
+  Churn({31});
+}
+
 // The last slot of the active sector is the one mount checks, because a
 // torn write can only be there. A retention flip in its value after the
 // write was acknowledged looks the same, and mount then rolls the key back
