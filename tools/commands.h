@@ -71,6 +71,7 @@ struct TortureArgs {
   uint64_t seed = 1;
   uint32_t keys = 24;
   bool quiet = false;
+  std::string out;  // write the final image here
 };
 int CmdTorture(const TortureArgs& args);
 

@@ -141,140 +141,140 @@ int main(int argc, char** argv) {
   kls->callback([&] { rc = CmdKvLs(img, io, partition, json); });
 
   bool non_atomic = false;
-  CLI::App* import =
+  CLI::App* kimport =
       kv->add_subcommand("import",
                          "Provision from a key,type,encoding,value "
                          "CSV in one atomic batch");
-  kv_common(import);
-  import->add_option("CSV", file, "CSV file")->required();
-  import->add_flag("--no-atomic", non_atomic,
-                   "One Put per row (for imports larger than one batch)");
-  import->add_flag("--force", force, "Write even if the image is damaged");
-  import->callback([&] {
-    rc = CmdKvImport(img, io, partition, file, non_atomic, force);
-});
+  kv_common(kimport);
+  kimport->add_option("CSV", file, "CSV file")->required();
+  kimport->add_flag("--no-atomic", non_atomic,
+                    "One Put per row (for imports larger than one batch)");
+  kimport->add_flag("--force", force, "Write even if the image is damaged");
+  kimport->callback(
+      [&] { rc = CmdKvImport(img, io, partition, file, non_atomic, force); });
 
-bool csv = false;
-CLI::App* exp = kv->add_subcommand("export", "Export every key");
-kv_common(exp);
-CLI::Option* o_json = exp->add_flag("--json", json, "As JSON");
-CLI::Option* o_csv =
-    exp->add_flag("--csv", csv, "As an import CSV (the default)");
-o_json->excludes(o_csv);
-exp->add_option("-o,--output", out, "Output file (default stdout)");
-exp->callback([&] { rc = CmdKvExport(img, io, partition, json, out); });
+  bool csv = false;
+  CLI::App* exp = kv->add_subcommand("export", "Export every key");
+  kv_common(exp);
+  CLI::Option* o_json = exp->add_flag("--json", json, "As JSON");
+  CLI::Option* o_csv =
+      exp->add_flag("--csv", csv, "As an import CSV (the default)");
+  o_json->excludes(o_csv);
+  exp->add_option("-o,--output", out, "Output file (default stdout)");
+  exp->callback([&] { rc = CmdKvExport(img, io, partition, json, out); });
 
-// ---- blob ----
-CLI::App* blob = app.add_subcommand("blob", "Blob partitions");
-blob->require_subcommand(1);
-auto blob_common = [&](CLI::App* cmd) {
-  cmd->add_option("IMG", img, "Image file")->required();
-  cmd->add_option("-p,--partition", partition,
-                  "blob partition (default: the first one)");
-  AddImageOptions(cmd, io);
-};
-std::string blob_name;
-CLI::App* bw = blob->add_subcommand("write", "Store FILE as the blob");
-blob_common(bw);
-bw->add_option("FILE", file, "File to store")->required();
-bw->add_option("--name", blob_name, "File name to record (default: FILE's)");
-bw->add_flag("--force", force, "Write even if the image is damaged");
-bw->callback([&] {
-  rc = CmdBlobWrite(img, io, partition, blob_name, file, force);
-});
-CLI::App* br = blob->add_subcommand("read", "Copy the blob to FILE");
-blob_common(br);
-br->add_option("FILE", file, "Output file ('-' for stdout)")->required();
-br->callback([&] { rc = CmdBlobRead(img, io, partition, file); });
-CLI::App* bi = blob->add_subcommand("info", "Show the blob's metadata");
-blob_common(bi);
-bi->add_flag("--json", json, "As JSON");
-bi->callback([&] { rc = CmdBlobInfo(img, io, partition, json); });
-CLI::App* brm = blob->add_subcommand("rm", "Discard the blob");
-blob_common(brm);
-brm->add_flag("--force", force, "Write even if the image is damaged");
-brm->callback([&] { rc = CmdBlobRm(img, io, partition, force); });
+  // ---- blob ----
+  CLI::App* blob = app.add_subcommand("blob", "Blob partitions");
+  blob->require_subcommand(1);
+  auto blob_common = [&](CLI::App* cmd) {
+    cmd->add_option("IMG", img, "Image file")->required();
+    cmd->add_option("-p,--partition", partition,
+                    "blob partition (default: the first one)");
+    AddImageOptions(cmd, io);
+  };
+  std::string blob_name;
+  CLI::App* bw = blob->add_subcommand("write", "Store FILE as the blob");
+  blob_common(bw);
+  bw->add_option("FILE", file, "File to store")->required();
+  bw->add_option("--name", blob_name, "File name to record (default: FILE's)");
+  bw->add_flag("--force", force, "Write even if the image is damaged");
+  bw->callback(
+      [&] { rc = CmdBlobWrite(img, io, partition, blob_name, file, force); });
+  CLI::App* br = blob->add_subcommand("read", "Copy the blob to FILE");
+  blob_common(br);
+  br->add_option("FILE", file, "Output file ('-' for stdout)")->required();
+  br->callback([&] { rc = CmdBlobRead(img, io, partition, file); });
+  CLI::App* bi = blob->add_subcommand("info", "Show the blob's metadata");
+  blob_common(bi);
+  bi->add_flag("--json", json, "As JSON");
+  bi->callback([&] { rc = CmdBlobInfo(img, io, partition, json); });
+  CLI::App* brm = blob->add_subcommand("rm", "Discard the blob");
+  blob_common(brm);
+  brm->add_flag("--force", force, "Write even if the image is damaged");
+  brm->callback([&] { rc = CmdBlobRm(img, io, partition, force); });
 
-// ---- whole image ----
-CLI::App* ls = app.add_subcommand(
-    "ls", "Every partition, its keys or blob, sizes and health");
-ls->add_option("IMG", img, "Image file")->required();
-AddImageOptions(ls, io);
-ls->add_flag("--json", json, "As JSON");
-ls->callback([&] { rc = CmdLs(img, io, json); });
+  // ---- whole image ----
+  CLI::App* ls = app.add_subcommand(
+      "ls", "Every partition, its keys or blob, sizes and health");
+  ls->add_option("IMG", img, "Image file")->required();
+  AddImageOptions(ls, io);
+  ls->add_flag("--json", json, "As JSON");
+  ls->callback([&] { rc = CmdLs(img, io, json); });
 
-bool repair = false;
-CLI::App* check = app.add_subcommand(
-    "check",
-    "Verify every checksum and structure; --repair fixes what a "
-    "mount can");
-check->add_option("IMG", img, "Image file")->required();
-AddImageOptions(check, io);
-check->add_flag("--repair", repair,
-                "Rewrite the image consistently, keeping every intact "
-                "value");
-check->add_flag("--json", json, "Findings as JSON");
-check->callback([&] { rc = CmdCheck(img, io, repair, json); });
+  bool repair = false;
+  CLI::App* check = app.add_subcommand(
+      "check",
+      "Verify every checksum and structure; --repair fixes what a "
+      "mount can");
+  check->add_option("IMG", img, "Image file")->required();
+  AddImageOptions(check, io);
+  check->add_flag("--repair", repair,
+                  "Rewrite the image consistently, keeping every intact "
+                  "value");
+  check->add_flag("--json", json, "Findings as JSON");
+  check->callback([&] { rc = CmdCheck(img, io, repair, json); });
 
-std::string svg;
-CLI::App* stats =
-    app.add_subcommand("stats", "Space use and per-sector erase counts");
-stats->add_option("IMG", img, "Image file")->required();
-AddImageOptions(stats, io);
-stats->add_option("--svg", svg, "Write a picture of layout and wear");
-stats->callback([&] { rc = CmdStats(img, io, svg); });
+  std::string svg;
+  CLI::App* stats =
+      app.add_subcommand("stats", "Space use and per-sector erase counts");
+  stats->add_option("IMG", img, "Image file")->required();
+  AddImageOptions(stats, io);
+  stats->add_option("--svg", svg, "Write a picture of layout and wear");
+  stats->callback([&] { rc = CmdStats(img, io, svg); });
 
-std::optional<uint32_t> sector;
-uint32_t sector_value = 0;
-CLI::App* dump = app.add_subcommand(
-    "dump", "Annotated dump: headers, entries, state, offsets");
-dump->add_option("IMG", img, "Image file")->required();
-AddImageOptions(dump, io);
-CLI::Option* o_sector =
-    dump->add_option("--sector", sector_value, "Only this (absolute) sector");
-dump->add_option("-p,--partition", partition, "Only this partition");
-dump->callback([&] {
-  if (*o_sector) sector = sector_value;
-  rc = CmdDump(img, io, sector, partition);
-});
+  std::optional<uint32_t> sector;
+  uint32_t sector_value = 0;
+  CLI::App* dump = app.add_subcommand(
+      "dump", "Annotated dump: headers, entries, state, offsets");
+  dump->add_option("IMG", img, "Image file")->required();
+  AddImageOptions(dump, io);
+  CLI::Option* o_sector =
+      dump->add_option("--sector", sector_value, "Only this (absolute) sector");
+  dump->add_option("-p,--partition", partition, "Only this partition");
+  dump->callback([&] {
+    if (*o_sector) sector = sector_value;
+    rc = CmdDump(img, io, sector, partition);
+  });
 
-TortureArgs targs;
-CLI::App* torture =
-    app.add_subcommand("torture",
-                       "Random workload with power cuts on a simulated flash, "
-                       "checked against a model");
-torture->add_option("--layout", targs.layout, "Layout file (JSON or CSV)")
-    ->required();
-torture->add_option("-p,--partition", targs.partition,
-                    "kvs partition (default: the first one)");
-torture->add_option("--cuts", targs.cuts, "Power cuts (default 100)");
-torture->add_option("--seed", targs.seed, "Random seed (default 1)");
-torture->add_option("--keys", targs.keys, "Distinct keys (default 24)");
-torture->add_flag("-q,--quiet", targs.quiet, "No progress bar");
-torture->callback([&] { rc = CmdTorture(targs); });
+  TortureArgs targs;
+  CLI::App* torture = app.add_subcommand(
+      "torture",
+      "Random workload with power cuts on a simulated flash, "
+      "checked against a model");
+  torture->add_option("--layout", targs.layout, "Layout file (JSON or CSV)")
+      ->required();
+  torture->add_option("-p,--partition", targs.partition,
+                      "kvs partition (default: the first one)");
+  torture->add_option("--cuts", targs.cuts, "Power cuts (default 100)");
+  torture->add_option("--seed", targs.seed, "Random seed (default 1)");
+  torture->add_option("--keys", targs.keys, "Distinct keys (default 24)");
+  torture->add_flag("-q,--quiet", targs.quiet, "No progress bar");
+  torture->add_option("-o,--out", targs.out,
+                      "Write the final image (for stats, dump, check)");
+  torture->callback([&] { rc = CmdTorture(targs); });
 
-try {
-  app.parse(argc, argv);
-} catch (const CLI::CallForHelp& e) {
-  return app.exit(e);
-} catch (const CLI::CallForAllHelp& e) {
-  return app.exit(e);
-} catch (const CLI::CallForVersion& e) {
-  return app.exit(e);
-} catch (const CLI::ParseError& e) {
-  fmt::print(stderr, "cairn: {}\n", e.what());
-  fmt::print(stderr, "Run with --help for more information.\n");
-  return kExitUsage;
-} catch (const Error& e) {
-  std::fflush(stdout);
-  fmt::print(stderr, "cairn: error: {}\n", e.what());
-  return e.code();
-} catch (const std::bad_alloc&) {
-  fmt::print(stderr, "cairn: error: out of memory\n");
-  return kExitInternal;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "cairn: internal error: {}\n", e.what());
-  return kExitInternal;
-}
-return rc;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "cairn: {}\n", e.what());
+    fmt::print(stderr, "Run with --help for more information.\n");
+    return kExitUsage;
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "cairn: error: {}\n", e.what());
+    return e.code();
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "cairn: error: out of memory\n");
+    return kExitInternal;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cairn: internal error: {}\n", e.what());
+    return kExitInternal;
+  }
+  return rc;
 }
