@@ -198,7 +198,8 @@ class Runner {
                     << (second ? " (second cut in recovery)" : "")
                     << (mode == TearMode::kPrefix ? " prefix" : " random-bit")
                     << " tear in: " << last_op_ << "\n"
-                    << Diff(got, model_, after, c_.keys);
+                    << Diff(got, model_, after, c_.keys)
+                    << DescribeSectors(flash(), c_.geometry);
       model_ = got;
       return true;
     }

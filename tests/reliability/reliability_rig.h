@@ -14,6 +14,7 @@
 
 #include "cairn/flash/flash_partition.h"
 #include "cairn/flash/ram_flash.h"
+#include "cairn/kvs/format.h"
 #include "cairn/kvs/key_value_store.h"
 #include "gtest/gtest.h"
 
@@ -155,6 +156,35 @@ inline bool ReadAll(const kvs::Store& store, kvs::Key keys, Model& out,
     out[k] = Value(buffer.begin(), buffer.begin() + r.size());
   }
   return true;
+}
+
+// The header units of every sector as a mount sees them.
+inline std::string DescribeSectors(RamFlashBase& flash, const Geometry& g) {
+  static const char* kStates[] = {"erased", "valid", "BAD", "newer", "invalid"};
+  const size_t unit = kvs::format::UnitSize(g.alignment);
+  const kvs::format::GeometryTag tag{static_cast<uint32_t>(g.sector_size),
+                                     static_cast<uint16_t>(g.alignment)};
+  std::string out;
+  for (size_t s = 0; s < g.sectors; ++s) {
+    const std::byte* base = flash.bytes().data() + s * g.sector_size;
+    kvs::format::FormatUnit fmt;
+    kvs::format::ActivationUnit act;
+    const auto fs = kvs::format::DecodeFormatUnit(
+        std::span<const std::byte, 8>(base, 8), tag, flash.erased_value(), fmt);
+    const auto as = kvs::format::DecodeActivationUnit(
+        std::span<const std::byte, 8>(base + unit, 8), flash.erased_value(),
+        act);
+    out += "  sector " + std::to_string(s) + ": format " +
+           kStates[static_cast<int>(fs)] + ", activation " +
+           kStates[static_cast<int>(as)];
+    if (as == kvs::format::UnitState::kValid) {
+      out += " seq " + std::to_string(act.sequence) + " prev_slots " +
+             std::to_string(act.prev_slots);
+    }
+    out +=
+        ", lifetime erases " + std::to_string(flash.lifetime_erases(s)) + "\n";
+  }
+  return out;
 }
 
 // The operation tag RandomValue() put in the first 8 bytes of a value.
