@@ -21,8 +21,6 @@ void AddImageOptions(CLI::App* cmd, ImageOptions& o) {
                   "Program alignment of a raw dump (default 4)");
   cmd->add_option("--erased", o.erased,
                   "Erased byte value of a raw dump (default 0xff)");
-  cmd->add_option("--kind", o.kind,
-                  "Kind of the single partition of a raw dump (kvs or blob)");
 }
 
 }  // namespace
