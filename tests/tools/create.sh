@@ -49,6 +49,10 @@ err_has "not valid JSON"
 printf 'geometry,4096,8,4\nfoo,a,0,4\n' > kind.csv
 expect 4 image create x.img --layout kind.csv
 err_has "kind.csv:2"
+# A geometry the store cannot use (16-byte sectors).
+printf 'geometry,16,8,4\nkvs,a,0,8\n' > tiny.csv
+expect 4 image create x.img --layout tiny.csv
+err_has "cannot format"
 expect 3 image create x.img --layout missing.json
 [ -e x.img ] && fail "a failed create left a file"
 finish
