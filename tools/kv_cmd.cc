@@ -313,8 +313,9 @@ int CmdKvImport(const std::string& path, const ImageOptions& options,
                 bool non_atomic, bool force) {
   std::string text = AsString(ReadFile(csv_path));
   std::vector<CsvRow> rows = ParseCsv(text, csv_path);
-  std::string dir = std::filesystem::path(csv_path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  std::filesystem::path parent = std::filesystem::path(csv_path).parent_path();
+  const std::string dir =
+      parent.empty() ? std::string(1, '.') : parent.string();
   struct Item {
     size_t line;
     kvs::Key key;
