@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -40,19 +42,30 @@ void Fail(Status status, const std::string& what) {
 }
 
 Bytes ReadFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(kExitIo, fmt::format("'{}' is a directory", path));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw Error(kExitIo, fmt::format("cannot open '{}': {}", path,
                                      std::strerror(errno)));
   }
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) throw Error(kExitIo, fmt::format("cannot read '{}'", path));
-  in.seekg(0, std::ios::beg);
-  Bytes data(static_cast<size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(data.data()), size)) {
-    throw Error(kExitIo, fmt::format("cannot read '{}'", path));
+  // Read in chunks (no tellg: pipes and devices have no size).
+  constexpr size_t kLimit = size_t{1} << 31;
+  Bytes data;
+  std::array<char, 1 << 16> chunk;
+  while (in) {
+    in.read(chunk.data(), chunk.size());
+    std::streamsize n = in.gcount();
+    if (n <= 0) break;
+    if (data.size() + size_t(n) > kLimit) {
+      throw Error(kExitIo, fmt::format("'{}' is larger than 2 GiB", path));
+    }
+    const std::byte* p = reinterpret_cast<const std::byte*>(chunk.data());
+    data.insert(data.end(), p, p + n);
   }
+  if (in.bad()) throw Error(kExitIo, fmt::format("cannot read '{}'", path));
   return data;
 }
 

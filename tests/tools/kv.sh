@@ -70,6 +70,10 @@ err_has "no partition 'nope'"
 expect 6 kv ls a.img -p firmware
 # Missing image, garbage image, truncated image.
 expect 3 kv ls missing.img
+mkdir -p adir
+expect 3 kv ls adir
+err_has "is a directory"
+expect 3 kv put a.img t --file adir
 head -c 1000 /dev/urandom > junk.img
 expect 5 kv ls junk.img
 head -c 50000 a.img > short.img
