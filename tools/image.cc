@@ -58,6 +58,10 @@ std::unique_ptr<Image> Image::Load(const std::string& path,
     layout = ParseLayoutFile(options.layout_path);
     if (has_record) layout.key_names = recorded.key_names;
   } else if (options.sector_size != 0) {
+    if (options.erased > 255) {
+      throw Error(kExitUsage, fmt::format("--erased {} is not a byte value",
+                                          options.erased));
+    }
     layout.sector_size = options.sector_size;
     layout.alignment = options.alignment != 0 ? options.alignment : 4;
     layout.erased = options.erased >= 0 ? uint8_t(options.erased) : 0xFF;
