@@ -11,6 +11,16 @@ grep -q $'\r' "$OUT" && fail "progress bar written to a pipe"
 printf 'geometry,512,12,16,0x00\nkvs,s,0,12\n' > odd.csv
 expect 0 torture --layout odd.csv --cuts 200 --seed 3 --keys 8
 has "torture: PASSED"
+# EEPROM-like byte alignment, and the largest alignment (256 B).
+printf 'geometry,256,16,1\nkvs,e,0,16\n' > a1.csv
+expect 0 torture --layout a1.csv --cuts 150 --keys 6 --seed 4
+has "torture: PASSED"
+printf 'geometry,8192,8,256\nkvs,w,0,8\n' > a256.csv
+expect 0 torture --layout a256.csv --cuts 150 --seed 5
+has "torture: PASSED"
+# -o keeps the final image, which checks clean.
+expect 0 torture --layout "$HERE/layout.json" --cuts 40 -o final.img
+expect 0 check final.img
 expect 0 torture --layout "$HERE/small.csv" -p tiny --cuts 50 --keys 4
 has "torture: PASSED"
 # Errors.
