@@ -228,7 +228,7 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
     std::byte len[4];
     const size_t len_unit = partition_->AlignUp(format::kExtendedSizeBytes);
     if (value_end < len_unit) return Status::DataLoss();
-    CAIRN_TRY(AsDataLoss(
+    CAIRN_TRY(AsReadFailure(
         partition_->Read(SectorAddress(sector) + value_end - len_unit, len)));
     entry.size = static_cast<uint32_t>(len[0]) |
                  static_cast<uint32_t>(len[1]) << 8 |
@@ -280,7 +280,7 @@ Status Store::CheckValue(const Entry& entry, std::span<std::byte> out,
       const size_t limit = pos < offset ? offset : entry.size;
       dest = std::span(scratch).first(std::min(scratch.size(), limit - pos));
     }
-    CAIRN_TRY(AsDataLoss(partition_->Read(entry.value_address + pos, dest)));
+    CAIRN_TRY(AsReadFailure(partition_->Read(entry.value_address + pos, dest)));
     crc = Crc16::Update(crc, dest);
     pos += dest.size();
   }
@@ -397,12 +397,13 @@ Status Store::DoInit() {
     UnitState fs, as;
     std::array<std::byte, 16> raw;
     int repaired = 0;
+    // A failed read is retried once; after that mount fails rather than
+    // guess (a sector taken for damaged would lose data for good).
     Status read = ReadUnits(s, raw, fmt, fs, act, as, repaired);
-    if (read.IsUnavailable()) return read;
-    if (!read.ok()) {
-      fs = as = UnitState::kInvalid;
-      ++corruption_found_;
+    if (!read.ok() && !read.IsUnavailable()) {
+      read = ReadUnits(s, raw, fmt, fs, act, as, repaired);
     }
+    CAIRN_TRY(AsReadFailure(read));
     // A unit corrected by one bit, or a data sector whose erase count is
     // unreadable, is corruption (a torn unit of a sector in transit is not).
     if (repaired || (as == UnitState::kValid && fs == UnitState::kInvalid)) {
@@ -460,7 +461,15 @@ Status Store::DoInit() {
   // could be marked did not). The walk stops at anything else and after the
   // most data sectors the ring can hold.
   active_ = newest;
-  const uint32_t max_data = UsableSectors() - 1;
+  // Normally one sector is free, right after the active one. If that place
+  // holds a bad sector and the next usable sector holds data, a sector went
+  // bad in place of the free one and every usable sector holds data.
+  uint32_t max_data = UsableSectors() - 1;
+  if (IsBad(active_ + 1u == sectors_ ? 0u : active_ + 1u)) {
+    SectorInfo next;
+    CAIRN_TRY(SectorFacts(m, RingNext(active_), next));
+    if (next.prev_slots != kNotActive) max_data = UsableSectors();
+  }
   data_sectors_ = 1;
   uint32_t oldest = active_, expect = sequence_, since = 0;
   for (uint32_t s = active_; data_sectors_ + since < max_data;) {
@@ -612,13 +621,12 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
     if (slot >= chunk_first + chunk_count) {
       size_t n = std::min<size_t>(per_chunk, limit - slot);
       n = std::min(n, (room_end - slots_end) / unit_ + 1);
-      Status read = partition_->Read(SlotAddress(sector, slot),
-                                     std::span(m.chunk).first(n * unit_));
-      if (read.IsUnavailable()) return read;
-      if (!read.ok()) {
-        ++corruption_found_;
-        break;
+      const std::span<std::byte> dest = std::span(m.chunk).first(n * unit_);
+      Status read = partition_->Read(SlotAddress(sector, slot), dest);
+      if (!read.ok() && !read.IsUnavailable()) {
+        read = partition_->Read(SlotAddress(sector, slot), dest);
       }
+      CAIRN_TRY(AsReadFailure(read));
       chunk_first = slot;
       chunk_count = static_cast<uint32_t>(n);
     }
@@ -636,6 +644,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
     }
     Entry e;
     Status read = ReadSlot(sector, slot, value_end, raw, e);
+    if (read.IsInternal()) return read;  // a read failed: mount fails
     if (!read.ok() && !read.IsUnavailable()) {
       read = RepairSlot(sector, slot, value_end, raw, e);
       if (read.ok()) {
@@ -685,7 +694,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   uint32_t committed = slot;
   if (have_pending) {
     Status check = CheckValue(pending, {}, 0);
-    if (check.IsUnavailable()) return check;
+    if (check.IsUnavailable() || check.IsInternal()) return check;
     if (check.ok()) {
       CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
     } else {
@@ -904,6 +913,7 @@ void Store::NoteBad(uint32_t sector) {
 // erased after. A sector that fails on the way is marked bad and the next
 // one is tried.
 Status Store::Activate() {
+  uint32_t retried = sectors_;  // the sector already given a second chance
   for (;;) {
     if (worn_out_ || UsableSectors() < 2) return Status::ResourceExhausted();
     if (data_sectors_ >= UsableSectors()) {  // a bad sector took the free one
@@ -939,7 +949,16 @@ Status Store::Activate() {
     if (s.ok()) s = WriteActivation(next, sequence_ + 1, slots_);
     if (s.IsUnavailable() || s.IsInternal()) return s;
     if (!s.ok()) {
-      MarkBad(next);  // it holds nothing committed
+      // It holds nothing committed. One failure may be a glitch: the next
+      // round erases it again; a second failure condemns it.
+      if (next != retried) {
+        retried = next;
+        if (partition_->Erase(next, 1).IsUnavailable()) {
+          return Status::Unavailable();
+        }
+      } else {
+        MarkBad(next);
+      }
       continue;
     }
     // Committed: the index follows the copies.
@@ -961,8 +980,15 @@ Status Store::Activate() {
       count = 0;
     }
     s = EraseAndFormat(victim, count + 1);
+    if (!s.ok() && !s.IsUnavailable()) s = EraseAndFormat(victim, count + 1);
     if (!s.ok() && !s.IsUnavailable()) {
       MarkBad(victim);  // retired: its live entries were copied
+      // The ring lost its free sector: make one now, so that every sector
+      // holding data stays inside the window a mount reads.
+      if (data_sectors_ >= UsableSectors()) {
+        const Status freed = FreeOldest();
+        if (freed.IsUnavailable()) return freed;
+      }
       return Status::Ok();
     }
     return s;
@@ -1085,9 +1111,11 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // Write every slot; if a program fails, close the sector and try once more
   // in a fresh one.
   Cursor t{};
+  uint16_t first_slot = 0;
   for (int attempt = 0;; ++attempt) {
     CAIRN_TRY(MakeRoom(total));
     t = {active_, slots_, value_end_};
+    first_slot = slots_;
     Status s = Status::Ok();
     for (size_t i = 0; i < ops.size() && s.ok(); ++i) {
       const BatchOp& op = ops[i];
@@ -1107,7 +1135,13 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       }
     }
     if (s.ok()) break;
-    active_closed_ = true;
+    // The sector takes no more appends unless the failed write left nothing
+    // behind: it was this operation's first slot and that slot is erased.
+    std::array<std::byte, 8> raw;
+    active_closed_ =
+        t.slots != slots_ || slots_ != first_slot ||
+        !partition_->Read(SlotAddress(active_, slots_), raw).ok() ||
+        !AllErased(raw.data(), raw.size(), partition_->erased_value());
     if (s.IsUnavailable() || attempt == 1) {
       needs_remount_ = true;
       return s;
@@ -1190,8 +1224,9 @@ StatusWithSize Store::Get(Key key, std::span<std::byte> out,
   const size_t n = std::min(rest, out.size());
   s = CheckValue(e, out.first(n), offset);
   if (!s.ok()) {
-    if (s.IsDataLoss()) ++corruption_found_;
-    return StatusWithSize(s, 0);
+    if (s.IsDataLoss()) ++corruption_found_;  // a checksum mismatch
+    // A read that fails is reported like a damaged entry.
+    return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);
   }
   if (n < rest) return StatusWithSize(Status::ResourceExhausted(), rest);
   return StatusWithSize(n);
@@ -1288,10 +1323,13 @@ Status Store::ReadEraseCounts(std::span<uint32_t> out) const {
 }
 
 Store::Item Store::iterator::operator*() const {
-  return Item(store_, store_->index_[Clamp()].key);
+  LockGuard guard(store_->lock_);
+  const size_t at = std::min<size_t>(position_, store_->key_count_);
+  return Item(store_, at < store_->key_count_ ? store_->index_[at].key : 0);
 }
 
 size_t Store::iterator::Clamp() const {
+  LockGuard guard(store_->lock_);
   return std::min<size_t>(position_, store_->key_count_);
 }
 
