@@ -248,6 +248,12 @@ int CmdCheck(const std::string& path, const ImageOptions& options, bool repair,
     }
     image->Save(path);
   }
+  int rc = kExitOk;
+  if (worst == Severity::kLoss) {
+    rc = kExitDataLoss;
+  } else if (problems && !repair) {
+    rc = kExitInconsistent;
+  }
   if (json) {
     nlohmann::json j;
     j["image"] = path;
@@ -261,6 +267,11 @@ int CmdCheck(const std::string& path, const ImageOptions& options, bool repair,
     }
     j["repaired"] = repair && problems;
     j["repair_log"] = log;
+    j["result"] = rc == kExitDataLoss       ? "data loss"
+                  : rc == kExitInconsistent ? "inconsistent"
+                  : repair && problems      ? "repaired"
+                                            : "ok";
+    j["exit_code"] = rc;
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("checked {} ({} partitions, {})\n", path,
@@ -268,12 +279,6 @@ int CmdCheck(const std::string& path, const ImageOptions& options, bool repair,
     if (findings.empty()) fmt::print("  no findings\n");
     PrintFindings(findings);
     for (const std::string& line : log) fmt::print("  repair: {}\n", line);
-  }
-  int rc = kExitOk;
-  if (worst == Severity::kLoss) {
-    rc = kExitDataLoss;
-  } else if (problems && !repair) {
-    rc = kExitInconsistent;
   }
   if (!json) {
     fmt::print("{}\n", rc == kExitOk && !(repair && problems) ? "result: OK"
