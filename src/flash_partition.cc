@@ -8,14 +8,15 @@ namespace cairn {
 
 FlashPartition::FlashPartition(FlashMemory& flash, size_t first_sector,
                                size_t sector_count, size_t alignment)
-    : flash_(&flash),
-      first_sector_(first_sector),
-      sector_count_(sector_count),
-      alignment_(flash.alignment()) {
-  if (alignment > alignment_ && flash.alignment() != 0) {
-    alignment_ = (alignment + flash.alignment() - 1) / flash.alignment() *
-                 flash.alignment();
+    : flash_(&flash), first_sector_(first_sector) {
+  // Out-of-range counts become 0, which CheckValid() refuses.
+  sector_count_ =
+      static_cast<uint16_t>(sector_count <= 0xFFFF ? sector_count : 0);
+  size_t align = flash.alignment();
+  if (alignment > align && align != 0) {
+    align = (alignment + align - 1) / align * align;
   }
+  alignment_ = static_cast<uint16_t>(align <= 0xFFFF ? align : 0);
 }
 
 const std::byte* FlashPartition::mapped_base() const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "cairn/flash/flash_memory.h"
@@ -60,8 +61,8 @@ class FlashPartition {
 
   FlashMemory* flash_;
   size_t first_sector_;
-  size_t sector_count_;
-  size_t alignment_;
+  uint16_t sector_count_;  // a partition spans at most 65,535 sectors
+  uint16_t alignment_;
 };
 
 }  // namespace cairn

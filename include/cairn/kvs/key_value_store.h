@@ -180,7 +180,7 @@ class Store {
     uint16_t sequence;    // low 16 bits
     uint16_t prev_slots;  // 0xFFFF: no valid activation unit
   };
-  static constexpr uint32_t kMaxBadSectors = 4;
+  static constexpr uint32_t kMaxBadSectors = 2;
   static constexpr uint32_t kNoLimit = 0xFFFFFFFFu;
 
   Status GetExact(Key key, std::span<std::byte> out) const;
@@ -260,7 +260,7 @@ class Store {
   Status EraseAndFormat(uint32_t sector, uint32_t erase_count);
   Status EnsureLiveBytes() const;
 
-  // Field order packs the object: 56 bytes on a 32-bit target.
+  // Field order packs the object: 52 bytes on a 32-bit target.
   FlashPartition* partition_;
   IndexEntry* index_;  // sorted by key
   Lock* lock_;
