@@ -295,6 +295,7 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
                           "(power cut during a write); the previous value "
                           "stays",
                           key));
+          continue;  // nothing in a torn header means anything
         } else {
           // Loss or not is settled by the caller with the library's view.
           add(Severity::kProblem, slot.address,

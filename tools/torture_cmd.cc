@@ -140,8 +140,16 @@ int CmdTorture(const TortureArgs& args) {
            rolled_back = 0, full = 0, verified_keys = 0;
   uint32_t tears[2] = {0, 0};
   std::vector<std::string> violations;
+  // The flash as the cut left it, before the remount: saved next to --out
+  // for the first violation, so a failure can be replayed with dump/check.
+  std::unique_ptr<Image> after_cut;
+  std::string saved_cut;
   auto violate = [&](uint32_t cut, const std::string& what) {
     violations.push_back(fmt::format("cut {}: {}", cut, what));
+    if (!args.out.empty() && saved_cut.empty() && after_cut) {
+      saved_cut = fmt::format("{}.cut{}.img", args.out, cut);
+      after_cut->Save(saved_cut);
+    }
   };
 
   for (uint32_t cut = 0; cut < args.cuts && violations.size() < 10; ++cut) {
@@ -213,6 +221,7 @@ int CmdTorture(const TortureArgs& args) {
     // Power returns: remount and compare with the model.
     flash.ClearFaults();
     flash.PowerOn();
+    if (!args.out.empty()) after_cut = image->Clone();
     KvsHandle kvs(*image, spec);
     Status s = kvs.Init();
     if (!s.ok()) {
@@ -265,10 +274,15 @@ int CmdTorture(const TortureArgs& args) {
                       SeverityName(f.severity), f.address, f.what));
     }
   }
+  const uint32_t cuts_done = tears[0] + tears[1];
   fmt::print(
-      "  cuts: {} (prefix tears {}, random-bit tears {}), {} during a "
-      "mount\n",
-      args.cuts, tears[0], tears[1], cut_in_mount);
+      "  cuts: {}{} (prefix tears {}, random-bit tears {}), {} during "
+      "a mount\n",
+      cuts_done,
+      cuts_done == args.cuts
+          ? ""
+          : fmt::format(" of {}, stopped at a failure", args.cuts),
+      tears[0], tears[1], cut_in_mount);
   fmt::print("  operations: {} ({} acknowledged, {} refused as full)\n",
              ops_done, acknowledged, full);
   fmt::print("  interrupted operations: {} completed, {} rolled back{}\n",
@@ -284,6 +298,10 @@ int CmdTorture(const TortureArgs& args) {
   if (!args.out.empty()) {
     image->Save(args.out);
     fmt::print("  wrote the final image to {}\n", args.out);
+  }
+  if (!saved_cut.empty()) {
+    fmt::print("  the flash right after the first failing cut: {}\n",
+               saved_cut);
   }
   if (!violations.empty()) {
     for (const std::string& v : violations) fmt::print("  VIOLATION {}\n", v);
