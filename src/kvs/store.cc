@@ -240,6 +240,8 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
     }
   } else if (h.is_tombstone()) {
     entry.size = 0;
+  } else if (h.kind == Kind::kLost && h.size_code != 0) {
+    return Status::DataLoss();  // a lost marker never has a value
   }
   entry.region = Region(h, entry.size);
   const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
