@@ -325,7 +325,7 @@ Store::SectorInfo Store::Facts(UnitState fmt, UnitState act,
 Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
                         format::FormatUnit& fmt, UnitState& fmt_state,
                         format::ActivationUnit& act, UnitState& act_state,
-                        int& repaired) const {
+                        int& repaired, bool repair_activation) const {
   const size_t at = SectorAddress(sector);
   if (unit_ == 8) {
     CAIRN_TRY(partition_->Read(at, raw));
@@ -347,12 +347,12 @@ Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
     } else if (bit < 64 && fmt_state == UnitState::kInvalid &&
                f == UnitState::kValid) {
       fmt_state = f;
-      ++repaired;
+      repaired |= 1;
       continue;  // keep the corrected bit
-    } else if (bit >= 64 && act_state == UnitState::kInvalid &&
-               a == UnitState::kValid) {
+    } else if (bit >= 64 && repair_activation &&
+               act_state == UnitState::kInvalid && a == UnitState::kValid) {
       act_state = a;
-      ++repaired;
+      repaired |= 2;
       continue;
     }
     if (bit >= 0) raw[bit / 8] ^= std::byte(1u << (bit % 8));
@@ -373,7 +373,7 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
   UnitState fs, as;
   std::array<std::byte, 16> raw;
   int repaired;
-  CAIRN_TRY(ReadUnits(sector, raw, fmt, fs, act, as, repaired));
+  CAIRN_TRY(ReadUnits(sector, raw, fmt, fs, act, as, repaired, false));
   info = Facts(fs, as, act);
   return Status::Ok();
 }
@@ -393,6 +393,11 @@ Status Store::DoInit() {
   bool any_active = false, any_valid = false, any_magic = false;
   bool any_newer = false, units_erased = true;
   uint32_t newest = 0;
+  // Activation units corrected by one bit (first 64 sectors): trusted only
+  // if they continue the chain of the units that read cleanly, since a torn
+  // activation write can also come out "repaired" with any sequence.
+  uint64_t repaired_act = 0;
+  bool any_clean = false;
   for (uint32_t s = 0; s < sectors_; ++s) {
     format::FormatUnit fmt;
     format::ActivationUnit act;
@@ -401,24 +406,28 @@ Status Store::DoInit() {
     int repaired = 0;
     // A failed read is retried once; after that mount fails rather than
     // guess (a sector taken for damaged would lose data for good).
-    Status read = ReadUnits(s, raw, fmt, fs, act, as, repaired);
+    const bool scratch = s < kScratchSectors;
+    Status read = ReadUnits(s, raw, fmt, fs, act, as, repaired, scratch);
     if (!read.ok() && !read.IsUnavailable()) {
-      read = ReadUnits(s, raw, fmt, fs, act, as, repaired);
+      read = ReadUnits(s, raw, fmt, fs, act, as, repaired, scratch);
     }
     CAIRN_TRY(AsReadFailure(read));
     // A unit corrected by one bit, or a data sector whose erase count is
     // unreadable, is corruption (a torn unit of a sector in transit is not).
     if (repaired || (as == UnitState::kValid && fs == UnitState::kInvalid)) {
       ++corruption_found_;
-      corruption_repaired_ += repaired;
+      corruption_repaired_ += (repaired & 1) + (repaired >> 1);
     }
     const SectorInfo info = Facts(fs, as, act);
     if (fs == UnitState::kBad) {
       NoteBad(s);
     } else if (info.prev_slots != kNotActive) {
-      if (!any_active || act.sequence > sequence_) {
+      if (repaired & 2) {
+        repaired_act |= uint64_t{1} << s;
+      } else if (!any_clean || act.sequence > sequence_) {
         sequence_ = act.sequence;
         newest = s;
+        any_clean = true;
       }
       any_active = true;
     }
@@ -427,6 +436,20 @@ Status Store::DoInit() {
     any_magic |= format::HasMagic(std::span(raw).first<8>());
     units_erased &= fs == UnitState::kErased && as == UnitState::kErased;
     if (s < kScratchSectors) m.info[s] = info;
+  }
+
+  for (uint32_t s = 0; repaired_act != 0 && s < kScratchSectors; ++s) {
+    if (!(repaired_act >> s & 1)) continue;
+    const uint16_t below =
+        static_cast<uint16_t>(sequence_ + 1 - m.info[s].sequence);
+    if (any_clean && below >= sectors_) {
+      m.info[s] = {1, kNotActive};  // not part of the chain: garbage
+      --corruption_repaired_;
+    } else if (!any_clean || below == 0) {
+      newest = s;  // the newest sector's own unit was the damaged one
+      sequence_ = any_clean ? sequence_ + 1 : m.info[s].sequence;
+      any_clean = true;
+    }
   }
 
   // A newer format shows in every sector; one odd unit is a torn write.
@@ -872,8 +895,8 @@ Status Store::PrepareFree(uint32_t sector) {
   format::ActivationUnit act;
   UnitState fs, as;
   int repaired;
-  CAIRN_TRY(
-      AsReadFailure(ReadUnits(sector, units, fmt, fs, act, as, repaired)));
+  CAIRN_TRY(AsReadFailure(
+      ReadUnits(sector, units, fmt, fs, act, as, repaired, false)));
   std::array<std::byte, 8> slot0;
   CAIRN_TRY(AsReadFailure(partition_->Read(SlotAddress(sector, 0), slot0)));
   if (fs == UnitState::kValid && as == UnitState::kErased &&

@@ -222,7 +222,7 @@ class Store {
   Status ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
                    format::FormatUnit& fmt, format::UnitState& fmt_state,
                    format::ActivationUnit& act, format::UnitState& act_state,
-                   int& repaired) const;
+                   int& repaired, bool repair_activation) const;
 
   // Mounting.
   Status DoInit();
