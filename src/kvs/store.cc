@@ -442,13 +442,11 @@ Status Store::DoInit() {
     if (!(repaired_act >> s & 1)) continue;
     const uint16_t below =
         static_cast<uint16_t>(sequence_ + 1 - m.info[s].sequence);
-    if (any_clean && below >= sectors_) {
-      m.info[s] = {1, kNotActive};  // not part of the chain: garbage
+    // Only inside the chain: a unit claiming to be the newest cannot be
+    // told from garbage that a later activation made look like a successor.
+    if (!any_clean || below == 0 || below >= sectors_) {
+      m.info[s] = {1, kNotActive};
       --corruption_repaired_;
-    } else if (!any_clean || below == 0) {
-      newest = s;  // the newest sector's own unit was the damaged one
-      sequence_ = any_clean ? sequence_ + 1 : m.info[s].sequence;
-      any_clean = true;
     }
   }
 

@@ -41,12 +41,12 @@ foreach(entry "settings;32768" "factory;16384")
   endif()
   # The raw bytes, with only the geometry a device knows.
   run("${partition}: read back" ${CAIRN_TOOL} kv get ${bin} device_name
-      --sector-size 4096 --alignment 4 --kind kvs)
+      --sector-size 4096 --alignment 4)
   if(NOT last_output MATCHES "cairn-demo")
     message(FATAL_ERROR "${partition}: device_name reads '${last_output}'")
   endif()
   run("${partition}: check u32" ${CAIRN_TOOL} kv get ${bin} boot_count
-      --as u32 --sector-size 4096 --alignment 4 --kind kvs)
+      --as u32 --sector-size 4096 --alignment 4)
   if(NOT last_output MATCHES "^7[\r\n]*$")
     message(FATAL_ERROR "${partition}: boot_count reads '${last_output}'")
   endif()
