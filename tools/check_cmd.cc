@@ -503,6 +503,12 @@ int CmdDump(const std::string& path, const ImageOptions& options,
                            : h.kind == fmtk::Kind::kBatchEnd    ? "batch-end"
                            : h.kind == fmtk::Kind::kBatchMember ? "batch"
                                                                 : "LOST";
+        if (slot.is_void) {
+          fmt::print(
+              "  +0x{:04x} slot {:<3} {:<16} values go on below +0x{:04x}\n",
+              rel, slot.index, "void", h.key);
+          continue;
+        }
         if (h.is_tombstone())
           kind = h.kind == fmtk::Kind::kPlain      ? "delete"
                  : h.kind == fmtk::Kind::kBatchEnd ? "batch-end delete"

@@ -30,11 +30,6 @@ bool AllErased(std::span<const std::byte> bytes, std::byte erased) {
                      [&](std::byte b) { return b == erased; });
 }
 
-uint32_t Get32(std::span<const std::byte> in, size_t at) {
-  return uint32_t(in[at]) | uint32_t(in[at + 1]) << 8 |
-         uint32_t(in[at + 2]) << 16 | uint32_t(in[at + 3]) << 24;
-}
-
 size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 }  // namespace
@@ -82,6 +77,16 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
       std::span<const std::byte, 8> raw(sec.data() + header + slot * unit, 8);
       if (AllErased(raw, erased)) break;
       info.decoded = fmtk::DecodeSlot(raw, info.header);
+      if (info.decoded && fmtk::IsVoidMarker(info.header) &&
+          info.header.key >= slots_end && info.header.key <= S &&
+          info.header.key % align == 0) {
+        // The store gave up on the slot before it; values go on below here.
+        info.is_void = info.value_in_bounds = info.crc_ok = true;
+        value_end = info.header.key;
+        damaged = false;
+        si.slots.push_back(info);
+        continue;
+      }
       if (!info.decoded || damaged) {
         damaged = true;
         si.slots.push_back(info);
@@ -95,8 +100,13 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
         if (value_end < len_unit) {
           ok = false;
         } else {
-          size = Get32(sec, value_end - len_unit);
-          ok = size > fmtk::kMaxInlineSize && size <= S;
+          uint32_t decoded = 0;
+          ok = fmtk::DecodeExtendedSize(
+                   std::span<const std::byte, 4>(
+                       sec.data() + value_end - len_unit, 4),
+                   decoded) != fmtk::SizeState::kInvalid;
+          size = decoded;
+          ok = ok && size > fmtk::kMaxInlineSize && size <= S;
         }
       } else if (h.is_tombstone()) {
         size = 0;
@@ -270,6 +280,17 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
       const bool last = i + 1 == si.slots.size();
       std::string key =
           slot.decoded ? fmt::format("key 0x{:08x}", slot.header.key) : "";
+      if (slot.is_void) {
+        in_run = false;  // a batch it interrupted never happened
+        continue;
+      }
+      if (!last && si.slots[i + 1].is_void) {
+        add(Severity::kNote, slot.address,
+            fmt::format("{}write cancelled by the store after a failed "
+                        "program (void marker follows); ignored",
+                        key.empty() ? "" : key + ": "));
+        continue;
+      }
       if (!slot.decoded || !slot.value_in_bounds) {
         scan.bad_entries++;
         in_run = false;  // what follows cannot be interpreted

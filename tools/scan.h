@@ -38,6 +38,7 @@ struct SlotInfo {
   size_t region_bytes = 0;   // flash bytes of the value region
   bool value_in_bounds = false;
   bool crc_ok = false;
+  bool is_void = false;  // a void marker: cancels the slot before it
 };
 
 struct SectorInfo {

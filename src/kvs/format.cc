@@ -46,7 +46,58 @@ uint16_t UnitCrc(const std::byte* fields, const GeometryTag* geometry) {
   return crc;
 }
 
+// The check-bit pattern of size bit `bit`: the bit-th byte value with
+// exactly three bits set. All patterns differ and have odd weight, so a
+// single flipped size bit shows as its own pattern, a flipped check bit as a
+// weight-1 syndrome and two flips as an even, non-zero one.
+uint8_t SizeBitPattern(unsigned bit) {
+  unsigned value = 0;
+  for (unsigned found = 0;; ++value) {
+    if (std::popcount(value) == 3 && found++ == bit) break;
+  }
+  return static_cast<uint8_t>(value);
+}
+
+uint8_t SizeCheck(uint32_t size) {
+  uint8_t check = 0;
+  for (unsigned bit = 0; bit < 24; ++bit) {
+    if (size >> bit & 1) check ^= SizeBitPattern(bit);
+  }
+  return check;
+}
+
 }  // namespace
+
+void EncodeExtendedSize(uint32_t size, std::span<std::byte, 4> out) {
+  Put32(out.data(),
+        (size & 0xFFFFFFu) | static_cast<uint32_t>(SizeCheck(size & 0xFFFFFFu))
+                                 << 24);
+}
+
+SizeState DecodeExtendedSize(std::span<const std::byte, 4> in, uint32_t& size) {
+  const uint32_t word = Get32(in.data());
+  size = word & 0xFFFFFFu;
+  const unsigned syndrome = (word >> 24) ^ SizeCheck(size);
+  if (syndrome == 0) return SizeState::kValid;
+  if (std::popcount(syndrome) == 1) return SizeState::kRepaired;
+  for (unsigned bit = 0; bit < 24; ++bit) {
+    if (syndrome == SizeBitPattern(bit)) {
+      size ^= 1u << bit;
+      return SizeState::kRepaired;
+    }
+  }
+  return SizeState::kInvalid;
+}
+
+SlotHeader VoidMarker(uint32_t value_end) {
+  return {value_end, kSizeTombstone, Kind::kLost,
+          EntryCrcSeed(value_end, kSizeTombstone)};
+}
+
+bool IsVoidMarker(const SlotHeader& header) {
+  return header.is_void() &&
+         header.crc == EntryCrcSeed(header.key, header.size_code);
+}
 
 void EncodeSlot(const SlotHeader& header, std::span<std::byte, 8> out) {
   Put32(out.data(), header.key);

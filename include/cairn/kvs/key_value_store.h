@@ -236,6 +236,8 @@ class Store {
   Status RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
                     std::span<const std::byte, 8> raw, Entry& e) const;
   bool ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
+  bool VoidEnd(std::span<const std::byte, 8> raw, uint32_t slot, size_t limit,
+               size_t& value_end) const;
   Status Apply(uint32_t sector, uint32_t slot, size_t value_end,
                const Entry& e);
 
@@ -248,11 +250,15 @@ class Store {
   Status FreeOldest();
   void MarkBad(uint32_t sector);
   void NoteBad(uint32_t sector);
-  Status BeginEntry(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
-                    size_t& value_address);
+  Status WriteSlot(Cursor& t, std::span<const std::byte, 8> raw, size_t region);
+  bool ErasedPasses(const format::SlotHeader& h, size_t size) const;
+  template <typename Fill>
+  Status PlaceEntry(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
+                    bool value_first, Fill fill);
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
                      std::span<const std::byte> value);
   Status CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location);
+  bool VoidFailed(Cursor& t, uint32_t first);
   Status ProgramVerified(size_t address, std::span<const std::byte> data) const;
   Status WriteFormat(uint32_t sector, uint32_t erase_count);
   Status WriteActivation(uint32_t sector, uint32_t sequence,
