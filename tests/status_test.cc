@@ -137,7 +137,8 @@ TEST(Result, CopiesAndAssignmentsManageTheValueLifetime) {
     e = a;  // error -> value constructs one
     EXPECT_EQ(Tracked::live, 2);
     EXPECT_EQ(e->value, 1);
-    e = e;  // self-assignment is harmless
+    Result<Tracked>& same = e;  // (through a reference: no self-assign warning)
+    e = same;                   // self-assignment is harmless
     EXPECT_EQ(Tracked::live, 2);
     Result<Tracked> copy_of_error = b;
     EXPECT_FALSE(copy_of_error.ok());

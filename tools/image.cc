@@ -20,9 +20,8 @@ Image::Image(const Layout& layout) : layout_(layout) {
   config.alignment = layout.alignment;
   config.erased_value = std::byte(layout.erased);
   config.memory_mapped = true;
-  flash_ = std::make_unique<RamFlashBase>(layout.sector_size,
-                                          layout.sector_count, config, storage_,
-                                          programmed_, erases_, lifetime_);
+  flash_.emplace(layout.sector_size, layout.sector_count, config, storage_,
+                 programmed_, erases_, lifetime_);
   if (flash_->sector_count() != layout.sector_count) {
     throw Error(kExitLayout,
                 fmt::format("the flash simulator refused the geometry {}",

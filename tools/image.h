@@ -71,7 +71,11 @@ class Image {
   std::vector<uint8_t> programmed_;
   std::vector<uint32_t> erases_;
   std::vector<uint32_t> lifetime_;
-  std::unique_ptr<RamFlashBase> flash_;
+  // Held in place and final: RamFlashBase has no virtual destructor.
+  class Flash final : public RamFlashBase {
+    using RamFlashBase::RamFlashBase;
+  };
+  std::optional<Flash> flash_;
 };
 
 // A mounted key-value store on one partition of an image.
