@@ -75,6 +75,7 @@ Store::Store(FlashPartition& partition, std::span<IndexEntry> index,
       index_(index.data()),
       lock_(options.lock),
       capacity_(static_cast<uint16_t>(std::min<size_t>(index.size(), 0xFFFF))),
+      copies_(options.copies),
       reclaim_on_put_(options.reclaim_on_put),
       format_if_unusable_(options.format_if_unusable) {}
 
@@ -136,14 +137,19 @@ size_t Store::UsableBytes() const {
 }
 uint32_t Store::UsableSectors() const { return sectors_ - bad_sectors_; }
 
+// Flash bytes of one write: every copy's slot and value region.
+size_t Store::Footprint(size_t region) const {
+  return copies_ * (unit_ + region);
+}
+
 size_t Store::max_value_size() const {
-  size_t cap = UsableBytes() - unit_;
-  // With one data sector an update needs room for the old value and the new
-  // one together.
-  if (sectors_ - bad_sectors_ < 3) {
-    cap = (UsableBytes() / 2 - unit_) / partition_->alignment() *
-          partition_->alignment();
-  }
+  // Every copy fits one sector. With one data sector an update needs room
+  // for the old value and the new one together.
+  const size_t share =
+      UsableBytes() / (copies_ * (sectors_ - bad_sectors_ < 3 ? 2u : 1u));
+  if (share <= unit_) return 0;
+  size_t cap =
+      (share - unit_) / partition_->alignment() * partition_->alignment();
   if (cap <= format::kMaxInlineSize) return cap;
   const size_t ext = cap - partition_->AlignUp(format::kExtendedSizeBytes);
   return std::max<size_t>(format::kMaxInlineSize, ext);
@@ -159,7 +165,8 @@ Status Store::CheckGeometry() {
   sectors_ = static_cast<uint16_t>(std::min<size_t>(p.sector_count(), 0xFFFF));
   if (p.sector_count() < 2 || p.sector_count() > 16383 ||
       p.sector_size() < SectorHeader() + 2u * unit_ ||
-      p.sector_size() > (size_t{1} << 24) || capacity_ == 0) {
+      p.sector_size() > (size_t{1} << 24) || capacity_ == 0 || copies_ == 0 ||
+      copies_ > kMaxCopies) {
     return Status::InvalidArgument();
   }
   const size_t max_slots = std::min<size_t>(UsableBytes() / unit_, 0xFFFE);
@@ -289,6 +296,33 @@ Status Store::CheckValue(const Entry& entry, std::span<std::byte> out,
     pos += dest.size();
   }
   return crc == entry.header.crc ? Status::Ok() : Status::DataLoss();
+}
+
+// Checks the value of entry `e` (read by ReadEntry from `loc`), reading from
+// `offset` into `out`. With redundancy, a copy that fails its checksum hands
+// over to the copy in the slot before it, which must be the same write (same
+// key, size code and checksum); `e` and `loc` then describe that copy.
+Status Store::ReadGoodCopy(uint32_t& loc, Key key, Entry& e,
+                           std::span<std::byte> out, size_t offset) const {
+  Status s = CheckValue(e, out, offset);
+  const SlotHeader newest = e.header;
+  for (uint32_t back = 1; s.IsDataLoss() && back < copies_; ++back) {
+    const uint32_t slot = LocSlot(loc);
+    if (slot == 0) break;
+    const uint32_t older =
+        PackLocation(LocSector(loc), slot - 1, LocValue(loc) + e.region);
+    Entry copy;
+    if (!ReadEntry(older, key, copy).ok() ||
+        copy.header.size_code != newest.size_code ||
+        copy.header.crc != newest.crc) {
+      break;
+    }
+    loc = older;
+    e = copy;
+    s = CheckValue(e, out, offset);
+    if (s.ok()) ++corruption_repaired_;
+  }
+  return s;
 }
 
 // ------------------------------------------------------------------ mount
@@ -756,6 +790,10 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   uint32_t committed = slot;
   if (have_pending) {
     Status check = CheckValue(pending, {}, 0);
+    if (copies_ > 1 && pending.header.kind == Kind::kBatchEnd &&
+        (check.ok() || check.IsDataLoss())) {
+      check = CheckLastCopy(sector, pending_slot, pending_end, pending, check);
+    }
     if (check.IsUnavailable() || check.IsInternal()) return check;
     if (check.ok()) {
       CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
@@ -770,6 +808,45 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   active_closed_ = torn || st.in_run || damaged;
   slots_ = static_cast<uint16_t>(committed);
   value_end_ = static_cast<uint32_t>(value_end);
+  return Status::Ok();
+}
+
+// The last copy of a write with redundancy, at the end of the active
+// sector, whose own checksum gave `own`. Against the copy before it (the
+// same write: key, size code and CRC match): a last copy that checks out
+// must also equal it byte for byte, which a torn copy that passes its CRC-16
+// by chance does not; a last copy that fails while the one before checks
+// out means every program before the last completed, so the write stands
+// (reads fall back to that copy).
+Status Store::CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
+                            const Entry& last, Status own) const {
+  if (slot == 0) return own;
+  std::array<std::byte, 8> raw;
+  Entry prev;
+  CAIRN_TRY(
+      AsReadFailure(partition_->Read(SlotAddress(sector, slot - 1), raw)));
+  if (!ReadSlot(sector, slot - 1, value_end + last.region, raw, prev).ok() ||
+      prev.header.key != last.header.key ||
+      prev.header.size_code != last.header.size_code ||
+      prev.header.crc != last.header.crc) {
+    return own;
+  }
+  const Status before = CheckValue(prev, {}, 0);
+  if (!before.ok()) return before.IsDataLoss() ? own : before;
+  if (!own.ok()) {
+    ++corruption_found_;
+    ++corruption_repaired_;
+    return Status::Ok();
+  }
+  std::array<std::byte, 32> a, b;
+  for (size_t pos = 0; pos < last.size; pos += a.size()) {
+    const size_t n = std::min(a.size(), last.size - pos);
+    CAIRN_TRY(AsReadFailure(
+        partition_->Read(last.value_address + pos, std::span(a).first(n))));
+    CAIRN_TRY(AsReadFailure(
+        partition_->Read(prev.value_address + pos, std::span(b).first(n))));
+    if (std::memcmp(a.data(), b.data(), n) != 0) return Status::DataLoss();
+  }
   return Status::Ok();
 }
 
@@ -978,11 +1055,43 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
     location = PackLocation(t.sector, slot, end) | kLost;
     return Status::Ok();
   }
-  const uint8_t kind_bits = static_cast<uint8_t>(e.header.kind);
-  if (kind_bits == 1 || kind_bits == 2) {  // one bit short of plain (3)
-    raw[5] ^= std::byte{0xE0} & ~std::byte(kind_bits << 5 | 0x1F);
+  if (copies_ > 1) {
+    // Carry a copy whose value checks out, if there is one.
+    uint32_t loc = item.location;
+    const Status good = ReadGoodCopy(loc, item.key, e, {}, 0);
+    if (good.IsUnavailable()) return good;
+    CAIRN_TRY(AsReadFailure(good.IsDataLoss() ? Status::Ok() : good));
+    CAIRN_TRY(AsReadFailure(
+        partition_->Read(SlotAddress(LocSector(loc), LocSlot(loc)), raw)));
   }
-  CAIRN_TRY(PlaceEntry(
+  // Room for every copy first: a partial set would be left unaccounted.
+  const size_t slots_end = SectorHeader() + size_t{t.slots} * unit_;
+  if (t.value_end < slots_end ||
+      t.value_end - slots_end < Footprint(e.region)) {
+    return Status::ResourceExhausted();
+  }
+  // A single copy becomes plain (a committed batch member no longer needs
+  // its run); several form a run of their own, like a write's copies. The
+  // kind is outside the checksum, so the CRC is carried unchanged.
+  // `location` may alias `item`: it changes only once everything is copied.
+  SlotHeader h = e.header;
+  uint32_t last = 0;
+  for (uint32_t c = 0; c < copies_; ++c) {
+    h.kind = copies_ == 1        ? Kind::kPlain
+             : c + 1u == copies_ ? Kind::kBatchEnd
+                                 : Kind::kBatchMember;
+    format::EncodeSlot(h, raw);
+    last = PackLocation(t.sector, t.slots, t.value_end);
+    CAIRN_TRY(CopyRegion(t, raw, e));
+  }
+  location = last;
+  return Status::Ok();
+}
+
+// Appends a copy of entry `e` with header `raw` at cursor `t`.
+Status Store::CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
+                         const Entry& e) {
+  return PlaceEntry(
       t, raw, e.region, ErasedPasses(e.header, e.size), [&](size_t to) {
         std::array<std::byte, kCopyChunk> chunk;
         const size_t step =
@@ -995,9 +1104,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
           CAIRN_TRY(ProgramVerified(to + pos, part));
         }
         return Status::Ok();
-      }));
-  location = PackLocation(t.sector, slot, end);
-  return Status::Ok();
+      });
 }
 
 // Makes `sector` a clean free sector: a valid format unit, nothing else.
@@ -1172,7 +1279,7 @@ Status Store::EnsureLiveBytes() const {
     Entry e;
     Status s = ReadEntry(index_[i].location, index_[i].key, e);
     if (s.IsUnavailable()) return s;
-    live += unit_ + (s.ok() ? e.region : 0);
+    live += Footprint(s.ok() ? e.region : 0);
   }
   live_bytes_ = live;
   live_valid_ = true;
@@ -1216,17 +1323,17 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       return Status::InvalidArgument();
     }
     const size_t bytes =
-        unit_ + (op.is_delete ? 0
-                              : format::ValueRegionBytes(
-                                    op.size, partition_->alignment()));
+        Footprint(op.is_delete ? 0
+                               : format::ValueRegionBytes(
+                                     op.size, partition_->alignment()));
     total += bytes;
     if (Overridden(ops, i)) continue;
     size_t old = 0;
     const size_t pos = Find(op.key);
     if (pos != capacity_) {
       Entry e;
-      old = unit_ +
-            (ReadEntry(index_[pos].location, op.key, e).ok() ? e.region : 0);
+      old = Footprint(ReadEntry(index_[pos].location, op.key, e).ok() ? e.region
+                                                                      : 0);
       removed += op.is_delete;
     } else if (!op.is_delete) {
       ++new_keys;
@@ -1246,8 +1353,8 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     return Status::ResourceExhausted();
   }
 
-  // Write every slot; if a program fails, close the sector and try once more
-  // in a fresh one.
+  // Write every slot (every copy of every operation); if a program fails,
+  // void what it left (or close the sector) and try once more.
   Cursor t{};
   uint16_t first_slot = 0;
   for (int attempt = 0;; ++attempt) {
@@ -1262,14 +1369,19 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       h.key = op.key;
       h.size_code =
           op.is_delete ? format::kSizeTombstone : format::SizeCodeFor(op.size);
-      h.kind = !batch                ? Kind::kPlain
-               : i + 1 == ops.size() ? Kind::kBatchEnd
-                                     : Kind::kBatchMember;
       h.crc = Crc16::Update(format::EntryCrcSeed(h.key, h.size_code), value);
-      s = AppendEntry(t, h, value);
-      if (s.ok()) {
-        slots_ = t.slots;
-        value_end_ = t.value_end;
+      for (uint32_t c = 0; c < copies_ && s.ok(); ++c) {
+        // Several copies of one write form a run too, so that a failure
+        // between them cancels all of them.
+        const bool last = i + 1 == ops.size() && c + 1u == copies_;
+        h.kind = !batch && copies_ == 1 ? Kind::kPlain
+                 : last                 ? Kind::kBatchEnd
+                                        : Kind::kBatchMember;
+        s = AppendEntry(t, h, value);
+        if (s.ok()) {
+          slots_ = t.slots;
+          value_end_ = t.value_end;
+        }
       }
     }
     if (s.ok()) break;
@@ -1290,22 +1402,27 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
 
   // Everything is on flash: update the index, deletes first so that a batch
   // which frees entries can add as many. Only a key's last operation counts.
+  // The index points at the last copy.
+  const size_t slots_written = ops.size() * copies_;
   for (int pass = 0; pass < 2; ++pass) {
-    uint32_t slot = slots_ - static_cast<uint32_t>(ops.size());
-    size_t end = value_end_ + total - ops.size() * unit_;
+    uint32_t slot = slots_ - static_cast<uint32_t>(slots_written);
+    size_t end = value_end_ + total - slots_written * unit_;
     for (size_t i = 0; i < ops.size(); ++i) {
       const BatchOp& op = ops[i];
+      const size_t region =
+          op.is_delete
+              ? 0
+              : format::ValueRegionBytes(op.size, partition_->alignment());
+      slot += copies_;
+      end -= copies_ * region;
       if (!Overridden(ops, i) && op.is_delete == (pass == 0)) {
         if (op.is_delete) {
           const size_t pos = Find(op.key);
           if (pos != capacity_) IndexErase(pos);
         } else {
-          CAIRN_TRY(IndexSet(op.key, PackLocation(active_, slot, end)));
+          CAIRN_TRY(
+              IndexSet(op.key, PackLocation(active_, slot - 1, end + region)));
         }
-      }
-      ++slot;
-      if (!op.is_delete) {
-        end -= format::ValueRegionBytes(op.size, partition_->alignment());
       }
     }
   }
@@ -1354,15 +1471,12 @@ StatusWithSize Store::Get(Key key, std::span<std::byte> out,
   const size_t pos = Find(key);
   if (pos == capacity_) return StatusWithSize(Status::NotFound(), 0);
   Entry e;
-  Status s = ReadEntry(index_[pos].location, key, e);
-  if (!s.ok()) {
-    if (s.IsDataLoss()) ++corruption_found_;
-    return StatusWithSize(s, 0);
-  }
-  if (offset > e.size) return StatusWithSize(Status::OutOfRange(), 0);
-  const size_t rest = e.size - offset;
+  uint32_t loc = index_[pos].location;
+  Status s = ReadEntry(loc, key, e);
+  if (s.ok() && offset > e.size) s = Status::OutOfRange();
+  const size_t rest = s.ok() ? e.size - offset : 0;
   const size_t n = std::min(rest, out.size());
-  s = CheckValue(e, out.first(n), offset);
+  if (s.ok()) s = ReadGoodCopy(loc, key, e, out.first(n), offset);
   if (!s.ok()) {
     if (s.IsDataLoss()) ++corruption_found_;  // a checksum mismatch
     // A read that fails is reported like a damaged entry.
@@ -1410,8 +1524,9 @@ Status Store::FullMaintenance() {
   CAIRN_TRY(Prepare());
   for (size_t i = 0; i < key_count_; ++i) {
     Entry e;
-    Status s = ReadEntry(index_[i].location, index_[i].key, e);
-    if (s.ok()) s = CheckValue(e, {}, 0);
+    uint32_t loc = index_[i].location;
+    Status s = ReadEntry(loc, index_[i].key, e);
+    if (s.ok()) s = ReadGoodCopy(loc, index_[i].key, e, {}, 0);
     if (s.IsUnavailable()) return s;
     if (!s.ok()) ++corruption_found_;
   }

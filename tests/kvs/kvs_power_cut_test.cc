@@ -140,7 +140,14 @@ struct Geometry {
   size_t sectors;
   size_t alignment;
   bool eeprom;
+  uint8_t copies = 1;  // Options::copies
 };
+
+Options OptionsFor(const Geometry& g) {
+  Options o;
+  o.copies = g.copies;
+  return o;
+}
 
 class Sweep {
  public:
@@ -169,7 +176,7 @@ class Sweep {
     flash_.Reset();
     flash_.ClearFaults();
     flash_.PowerOn();
-    KeyValueStore<32> kvs(partition_);
+    KeyValueStore<32> kvs(partition_, OptionsFor(g_));
     EXPECT_TRUE(kvs.Init().ok());
     flash_.ResetCounters();
     const uint64_t base = flash_.operation_count();
@@ -237,7 +244,7 @@ uint64_t SweepGeometry(const Geometry& g, size_t op_count, size_t max_len,
       const uint64_t second = (cut * 7 + 3) % 40;
       sweep.flash().CutPowerAt(second, mode);
       {
-        KeyValueStore<32> kvs(sweep.partition());
+        KeyValueStore<32> kvs(sweep.partition(), OptionsFor(g));
         if (kvs.Init().ok()) {
           kvs.Put(kRecoveryKey, Bytes("recovery")).IgnoreError();
         }
@@ -245,7 +252,7 @@ uint64_t SweepGeometry(const Geometry& g, size_t op_count, size_t max_len,
       sweep.flash().PowerOn();
       sweep.flash().ClearFaults();
 
-      KeyValueStore<32> kvs(sweep.partition());
+      KeyValueStore<32> kvs(sweep.partition(), OptionsFor(g));
       Status init = kvs.Init();
       if (!init.ok()) {
         ADD_FAILURE() << "mount failed after cut " << cut << " mode "
@@ -257,7 +264,10 @@ uint64_t SweepGeometry(const Geometry& g, size_t op_count, size_t max_len,
       std::string error;
       if (!CheckState(kvs, before, after, error)) {
         ADD_FAILURE() << "cut " << cut << " mode " << static_cast<int>(mode)
-                      << " (op " << k << "): " << error;
+                      << " (op " << k << ") on " << g.sector_size << " x "
+                      << g.sectors << " A" << g.alignment
+                      << (g.eeprom ? " eeprom" : "") << " copies "
+                      << int{g.copies} << ": " << error;
         return checked;
       }
       // The store still takes writes and keeps them.
@@ -285,10 +295,13 @@ TEST(KvsPowerCut, EveryCutPointIsSurvived) {
   total += SweepGeometry({512, 6, 4, false}, 220, 40, 0x1234);
   total += SweepGeometry({1024, 4, 16, false}, 170, 60, 0x77);
   total += SweepGeometry({512, 4, 1, true}, 200, 24, 0x99);
+  // Redundancy: two copies of every write.
+  total += SweepGeometry({512, 6, 4, false, 2}, 120, 24, 0x2c0);
   if (LongMode()) {
     total += SweepGeometry({512, 6, 8, false}, 2000, 48, 0xabc);
     total += SweepGeometry({2048, 4, 32, false}, 1500, 200, 0xdef);
     total += SweepGeometry({512, 3, 1, true}, 1500, 40, 0x5151);
+    total += SweepGeometry({1024, 5, 8, false, 3}, 1000, 40, 0x3c0);
   }
   std::cout << "power-cut sweep: " << total << " cut points checked"
             << (LongMode() ? " (long)" : "") << std::endl;

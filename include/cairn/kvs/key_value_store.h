@@ -40,7 +40,15 @@ struct Options {
   bool format_if_unusable = false;
   // Optional lock taken around every call (nullptr: none).
   Lock* lock = nullptr;
+  // Redundancy: every entry is written this many times (1 to kMaxCopies),
+  // as consecutive slots. A read whose newest copy fails its checksum falls
+  // back to an older copy of the same write, and a reclaim carries a good
+  // copy forward; each copy costs its full footprint. Init() returns
+  // INVALID_ARGUMENT for any other count.
+  uint8_t copies = 1;
 };
+
+inline constexpr uint8_t kMaxCopies = 3;
 
 struct Stats {
   size_t live_bytes = 0;         // flash bytes of the newest entries
@@ -51,7 +59,8 @@ struct Stats {
   size_t sector_count = 0;
   size_t bad_sectors = 0;
   uint32_t corruption_found = 0;     // entries or sectors found damaged
-  uint32_t corruption_repaired = 0;  // of those, repaired at mount
+  uint32_t corruption_repaired = 0;  // of those, repaired (mount, or a
+                                     // read served by another copy)
 };
 
 class Store {
@@ -214,6 +223,9 @@ class Store {
   Status ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
                   std::span<const std::byte, 8> raw, Entry& entry) const;
   Status ReadEntry(uint32_t location, Key key, Entry& entry) const;
+  Status ReadGoodCopy(uint32_t& location, Key key, Entry& entry,
+                      std::span<std::byte> out, size_t offset) const;
+  size_t Footprint(size_t region) const;
   Status CheckValue(const Entry& entry, std::span<std::byte> out,
                     size_t offset) const;
   Status ReadFormat(uint32_t sector, uint32_t& erase_count) const;
@@ -236,6 +248,8 @@ class Store {
   Status RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
                     std::span<const std::byte, 8> raw, Entry& e) const;
   bool ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
+  Status CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
+                       const Entry& last, Status own) const;
   bool VoidEnd(std::span<const std::byte, 8> raw, uint32_t slot, size_t limit,
                size_t& value_end) const;
   Status Apply(uint32_t sector, uint32_t slot, size_t value_end,
@@ -258,6 +272,8 @@ class Store {
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
                      std::span<const std::byte> value);
   Status CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location);
+  Status CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
+                    const Entry& e);
   bool VoidFailed(Cursor& t, uint32_t first);
   Status ProgramVerified(size_t address, std::span<const std::byte> data) const;
   Status WriteFormat(uint32_t sector, uint32_t erase_count);
@@ -282,8 +298,9 @@ class Store {
   uint16_t slots_ = 0;         // committed slots of the active sector
   uint16_t bad_[kMaxBadSectors] = {};
   mutable uint16_t corruption_found_ = 0;
-  uint16_t corruption_repaired_ = 0;
+  mutable uint16_t corruption_repaired_ = 0;
   uint8_t bad_sectors_ = 0;
+  uint8_t copies_;         // Options::copies
   uint8_t slot_bits_ = 0;  // a location is sector | slot | value end
   uint8_t value_bits_ = 0;
   bool reclaim_on_put_ : 1;
