@@ -684,7 +684,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   ScanState st{sector};
   size_t value_end = sector_size;
   uint32_t chunk_first = 0, chunk_count = 0;
-  bool damaged = false, torn = false, have_pending = false;
+  bool damaged = false, torn = false, have_pending = false, garbage = false;
   // A slot is applied once the next one is read: a void marker there
   // cancels it, and in the active sector the last one must check out first.
   Entry pending;
@@ -714,6 +714,19 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
         m.chunk.data() + (slot - chunk_first) * unit_, 8);
     if (AllErased(raw.data(), 8, erased)) {
       if (!active && limit != kNoLimit) ++corruption_found_;
+      // The active sector takes new slots here only if the rest of the
+      // slot area read so far is erased too (it is not on a foreign or
+      // damaged image, and a write there would land among garbage).
+      for (uint32_t k = slot + 1;
+           active && k < chunk_first + chunk_count &&
+           SectorHeader() + (size_t{k} + 1) * unit_ <= value_end;
+           ++k) {
+        if (!AllErased(m.chunk.data() + (k - chunk_first) * unit_, 8, erased)) {
+          ++corruption_found_;
+          garbage = true;
+          break;
+        }
+      }
       break;
     }
     size_t void_end = 0;
@@ -805,7 +818,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   }
   // A torn slot or an unfinished batch stays the last thing in this sector:
   // the next write opens a new sector that records `committed`.
-  active_closed_ = torn || st.in_run || damaged;
+  active_closed_ = torn || st.in_run || damaged || garbage;
   slots_ = static_cast<uint16_t>(committed);
   value_end_ = static_cast<uint32_t>(value_end);
   return Status::Ok();
@@ -1010,11 +1023,16 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
   uint32_t at = t.slots;
   if (!partition_->Read(SlotAddress(t.sector, at), raw).ok()) return false;
   if (!AllErased(raw.data(), raw.size(), erased)) {
-    ++at;  // a header program failed half way: void that slot
+    // A header program failed half way. Only if it was the operation's
+    // first slot: otherwise the marker could not follow the operation's
+    // last slot directly (and the slot might not even be ours).
+    if (at != first) return false;
+    ++at;
   } else if (at == first) {
     return true;  // nothing of the operation reached flash
   }
-  if (SectorHeader() + (size_t{at} + 1) * unit_ > t.value_end) return false;
+  const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
+  if (slots_end > t.value_end) return false;
   format::EncodeSlot(format::VoidMarker(t.value_end), raw);
   // A program that failed without touching the slot may be tried again.
   for (int tries = 0; tries < 3; ++tries) {
@@ -1245,7 +1263,12 @@ Status Store::Activate() {
 Status Store::FreeOldest() {
   uint32_t oldest = active_;
   for (uint32_t i = 1; i < data_sectors_; ++i) oldest = RingPrev(oldest);
-  if (oldest == active_ || active_closed_) return Status::ResourceExhausted();
+  if (oldest == active_ || active_closed_) {
+    // Stuck: no free sector and a closed active one (a long run of failed
+    // programs). A mount reopens what it can, so the next call remounts.
+    needs_remount_ = active_closed_;
+    return Status::ResourceExhausted();
+  }
   Cursor t{active_, slots_, value_end_};
   for (size_t i = 0; i < key_count_; ++i) {
     if (LocSector(index_[i].location) != oldest) continue;
@@ -1298,7 +1321,7 @@ Status Store::MakeRoom(size_t bytes) {
     }
     Status s = Activate();
     if (!s.ok()) {
-      needs_remount_ = !s.IsResourceExhausted();
+      needs_remount_ = needs_remount_ || !s.IsResourceExhausted();
       return s;
     }
   }
@@ -1386,15 +1409,19 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     }
     if (s.ok()) break;
     // Whatever the failed write left behind is voided, or else the sector
-    // takes no more appends.
+    // takes no more appends. After a second failure in the same sector the
+    // last attempt goes to a fresh one if one is free: the free space may
+    // hold bytes that were programmed but never committed (see
+    // ErasedPasses), which no read can tell from erased ones on flash that
+    // forbids programming twice.
     const bool voided = !s.IsUnavailable() && VoidFailed(t, first_slot);
     if (voided) {
       slots_ = t.slots;
       value_end_ = t.value_end;
-    } else {
-      active_closed_ = true;
     }
-    if (s.IsUnavailable() || attempt == 1) {
+    const bool free_sector = data_sectors_ + 1u < UsableSectors();
+    active_closed_ = active_closed_ || !voided || (attempt == 1 && free_sector);
+    if (s.IsUnavailable() || attempt == 2) {
       needs_remount_ = !voided;
       return s;
     }
