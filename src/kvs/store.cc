@@ -1419,7 +1419,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       slots_ = t.slots;
       value_end_ = t.value_end;
     }
-    const bool free_sector = data_sectors_ + 1u < UsableSectors();
+    const bool free_sector = data_sectors_ < UsableSectors();
     active_closed_ = active_closed_ || !voided || (attempt == 1 && free_sector);
     if (s.IsUnavailable() || attempt == 2) {
       needs_remount_ = !voided;
