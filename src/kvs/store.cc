@@ -1134,12 +1134,19 @@ Status Store::PrepareFree(uint32_t sector) {
   int repaired;
   CAIRN_TRY(AsReadFailure(
       ReadUnits(sector, units, fmt, fs, act, as, repaired, false)));
-  std::array<std::byte, 8> slot0;
-  CAIRN_TRY(AsReadFailure(partition_->Read(SlotAddress(sector, 0), slot0)));
-  if (fs == UnitState::kValid && as == UnitState::kErased &&
-      AllErased(slot0.data(), 8, partition_->erased_value())) {
-    return Status::Ok();
+  // A sector is written only once it is known to be erased: all of it past
+  // the format unit, so that neither an interrupted erase nor bytes from
+  // another image end up among new slots.
+  bool clean = fs == UnitState::kValid && as == UnitState::kErased;
+  std::array<std::byte, 128> chunk;
+  const size_t end = SectorAddress(sector) + partition_->sector_size();
+  for (size_t at = SectorAddress(sector) + SectorHeader(); clean && at < end;
+       at += chunk.size()) {
+    const auto part = std::span(chunk).first(std::min(chunk.size(), end - at));
+    CAIRN_TRY(AsReadFailure(partition_->Read(at, part)));
+    clean = AllErased(part.data(), part.size(), partition_->erased_value());
   }
+  if (clean) return Status::Ok();
   uint32_t count = 0;
   if (fs == UnitState::kValid) {
     count = fmt.erase_count + 1;
