@@ -7,6 +7,9 @@
 //   cairn_damage cut IMG N MODE KEY VALUE  Put KEY=VALUE with the power cut
 //                                          at flash operation N (MODE prefix
 //                                          or bits); saves the torn image
+//   cairn_damage failprog IMG N KEY VALUE  Put KEY=VALUE with the N-th
+//                                          program call failing (the store
+//                                          voids it and writes again)
 // Addresses are absolute flash addresses (decimal or 0x-hex).
 #include <fmt/format.h>
 
@@ -72,6 +75,19 @@ int main(int argc, char** argv) {
                  flash.power_is_cut() ? "cut" : "on");
       flash.ClearFaults();
       flash.PowerOn();
+    } else if (cmd == "failprog") {
+      if (argc < 6) throw Error(kExitUsage, "failprog IMG N KEY VALUE");
+      const PartitionSpec& spec = image->Partition("", PartitionKind::kKvs);
+      KvsHandle kvs(*image, spec);
+      Status s = kvs.Init();
+      if (!s.ok()) Fail(s, "mount");
+      flash.FailNext(FlashOp::kProgram, static_cast<uint32_t>(num(3)),
+                     Status::Internal());
+      std::string value = argv[5];
+      s = kvs.store().Put(ParseKey(argv[4], nullptr),
+                          std::as_bytes(std::span(value.data(), value.size())));
+      fmt::print("put returned {}\n", s.str());
+      flash.ClearFaults();
     } else {
       throw Error(kExitUsage, "unknown command " + cmd);
     }

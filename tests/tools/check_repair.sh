@@ -29,6 +29,24 @@ expect 0 check cut.img --repair
 expect 0 kv get cut.img wifi.ssid
 has "second value"
 
+# 1b. A program that fails in the middle of a Put: the store cancels the
+#     half-written entry with a void marker and writes again. The image is
+#     healthy, dump shows the marker, and the new value is there.
+voided=""
+for n in 0 1 2 3; do
+  cp base.img fail.img
+  $DAMAGE failprog fail.img "$n" wifi.ssid "after a failed program" >"$OUT"
+  has "put returned OK"
+  expect 0 dump fail.img
+  if grep -q " void " "$OUT"; then voided=$n; break; fi
+done
+[ -n "$voided" ] || fail "no failed program produced a void marker"
+expect 0 check fail.img
+has "result: OK"
+has "write cancelled by the store"
+expect 0 kv get fail.img wifi.ssid
+has "after a failed program"
+
 # 2. A flipped bit in a live value: DATA LOSS for that key only.
 cp base.img flip.img
 read -r slot value size < <($DAMAGE find flip.img device.serial | tail -1)
