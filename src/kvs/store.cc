@@ -67,6 +67,7 @@ struct Store::Cursor {
   uint32_t sector;
   uint16_t slots;
   uint32_t value_end;
+  bool dirty = false;  // value bytes were programmed below, with no slot
 };
 
 Store::Store(FlashPartition& partition, std::span<IndexEntry> index,
@@ -973,8 +974,9 @@ bool Store::ErasedPasses(const SlotHeader& h, size_t size) const {
 
 // Writes an entry at cursor `t`: the header and then the value region, which
 // `fill` programs at the address it is given (the other order when the
-// erased region would pass the checksum). If the value was programmed and
-// the header then failed, the cursor still moves below the used region.
+// erased region would pass the checksum). If that value was programmed and
+// its header then failed, the cursor is marked dirty: the sector is closed
+// rather than voided (VoidFailed).
 template <typename Fill>
 Status Store::PlaceEntry(Cursor& t, std::span<const std::byte, 8> raw,
                          size_t region, bool value_first, Fill fill) {
@@ -989,9 +991,9 @@ Status Store::PlaceEntry(Cursor& t, std::span<const std::byte, 8> raw,
   }
   Status s = fill(at);
   if (s.ok()) s = WriteSlot(t, raw, region);
-  if (!s.ok() && !s.IsUnavailable()) {
-    t.value_end -= static_cast<uint32_t>(region);  // the region is used
-  }
+  // Bytes below the value end that no slot accounts for: the sector must
+  // not take more appends (mount would place the next value over them).
+  t.dirty = t.dirty || !s.ok();
   return s;
 }
 
@@ -1029,8 +1031,9 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
     if (at != first) return false;
     ++at;
   } else if (at == first) {
-    return true;  // nothing of the operation reached flash
+    return !t.dirty;  // true if nothing of the operation reached flash
   }
+  if (t.dirty) return false;  // a marker cannot account for those bytes
   const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
   if (slots_end > t.value_end) return false;
   format::EncodeSlot(format::VoidMarker(t.value_end), raw);

@@ -416,5 +416,45 @@ TEST(KvsPowerCut, ValueWhoseChecksumMatchesErasedBytes) {
   EXPECT_EQ(mounts, 48);
 }
 
+// The same kind of value when its first program (the value, written before
+// the header) fails: the bytes it left have no slot, so the store must not
+// place the next value where a mount would look for it. It used to move
+// its value end below them in RAM only; after a remount the retried entry
+// was looked for in the failed region and read back erased bytes as OK.
+TEST(KvsPowerCut, FailedValueFirstProgramIsNotAppendedOver) {
+  constexpr Key kKey = 7;
+  constexpr size_t kSize = 20;
+  const std::string erased(kSize, '\xFF');
+  const uint16_t seed = format::EntryCrcSeed(kKey, kSize);
+  const uint16_t target = Crc16::Update(seed, std::as_bytes(std::span(erased)));
+  std::string collider(kSize, 'a');
+  uint64_t x = 0xfee1;
+  do {
+    for (char& c : collider) c = static_cast<char>('a' + Next(x) % 26);
+  } while (Crc16::Update(seed, std::as_bytes(std::span(collider))) != target);
+
+  RamFlash<512, 4> flash;
+  FlashPartition partition(flash);
+  {
+    KeyValueStore<8> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    ASSERT_EQ(kvs.Put(1, Bytes("one")), Status::Ok());
+    flash.FailNext(FlashOp::kProgram, 0, Status::Internal());
+    ASSERT_EQ(kvs.Put(kKey, Bytes(collider)), Status::Ok());
+    flash.ClearFaults();
+    ASSERT_EQ(kvs.Put(2, Bytes("two")), Status::Ok());
+  }
+  KeyValueStore<8> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  std::string got(64, '\0');
+  const StatusWithSize r =
+      kvs.Get(kKey, std::as_writable_bytes(std::span(got)));
+  ASSERT_TRUE(r.ok()) << r.status().str();
+  EXPECT_EQ(got.substr(0, r.size()), collider);
+  std::array<std::byte, 8> buf;
+  EXPECT_EQ(kvs.Get(2, buf).size(), 3u);
+  EXPECT_EQ(kvs.Get(1, buf).size(), 3u);
+}
+
 }  // namespace
 }  // namespace cairn::kvs
