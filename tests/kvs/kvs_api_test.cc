@@ -113,10 +113,11 @@ TEST_F(KvsApiTest, InitRefusesNewerFormatVersion) {
   const format::GeometryTag tag{kSector, 4};
   for (size_t s = 0; s < kSectors; ++s) {
     std::array<std::byte, 8> raw;
-    format::EncodeFormatUnit({2, 7}, tag, raw);
+    constexpr uint8_t kNewer = format::kVersion + 1;
+    format::EncodeFormatUnit({kNewer, 7}, tag, raw);
     ASSERT_EQ(raw[0], std::byte{'C'});
     ASSERT_EQ(raw[1], std::byte{'N'});
-    ASSERT_EQ(raw[2], std::byte{2});
+    ASSERT_EQ(raw[2], std::byte{kNewer});
     std::copy(raw.begin(), raw.end(), flash_.bytes().begin() + s * kSector);
   }
   const std::vector<std::byte> before = Image();
@@ -130,10 +131,10 @@ TEST_F(KvsApiTest, InitRefusesNewerFormatVersion) {
   options.format_if_unusable = true;
   KeyValueStore<8> kvs(partition_, options);
   ASSERT_EQ(kvs.Init(), Status::Ok());
-  ASSERT_EQ(kvs.Put(5, Bytes("v1 now")), Status::Ok());
+  ASSERT_EQ(kvs.Put(5, Bytes("ours now")), Status::Ok());
   KeyValueStore<8> again(partition_);
   ASSERT_EQ(again.Init(), Status::Ok());
-  EXPECT_EQ(Read(again, 5), "v1 now");
+  EXPECT_EQ(Read(again, 5), "ours now");
 }
 
 TEST_F(KvsApiTest, OneNewerFormatUnitAmongValidOnesIsNotANewerStore) {

@@ -24,7 +24,7 @@ namespace {
 constexpr size_t kSectorSize = 1024;
 constexpr size_t kSectors = 4;
 const char* const kGoldenPath =
-    CAIRN_SOURCE_DIR "/tests/kvs/golden/v1_4k_a4.bin";
+    CAIRN_SOURCE_DIR "/tests/kvs/golden/v2_4k_a4.bin";
 
 std::span<const std::byte> Bytes(const std::string& s) {
   return std::as_bytes(std::span(s.data(), s.size()));
@@ -117,6 +117,34 @@ TEST(KvsGolden, CheckedInImageDecodes) {
   ExpectGoldenContents(kvs);
 }
 
+// An image whose format units say version 1 (the same layout before the
+// size word gained its check byte) still mounts and reads.
+TEST(KvsGolden, VersionOneImageStillMounts) {
+  std::vector<std::byte> img = ReadGolden();
+  ASSERT_EQ(img.size(), kSectorSize * kSectors);
+  for (size_t s = 0; s < kSectors; ++s) {
+    const size_t base = s * kSectorSize;
+    img[base + 2] = std::byte{1};
+    std::vector<std::byte> crc_input(img.begin() + base,
+                                     img.begin() + base + 6);
+    for (int i = 0; i < 4; ++i) {
+      crc_input.push_back(std::byte(uint32_t{kSectorSize} >> 8 * i));
+    }
+    crc_input.push_back(std::byte{4});
+    crc_input.push_back(std::byte{0});
+    const uint16_t crc = Crc16::Compute(crc_input);
+    img[base + 6] = std::byte(crc & 0xFF);
+    img[base + 7] = std::byte(crc >> 8);
+  }
+  RamFlash<kSectorSize, kSectors> flash;
+  std::copy(img.begin(), img.end(), flash.bytes().begin());
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  ExpectGoldenContents(kvs);
+  EXPECT_EQ(kvs.GetStats().corruption_found, 0u);
+}
+
 TEST(KvsGolden, TodaysCodeWritesTheSameBytes) {
   const std::vector<std::byte> golden = ReadGolden();
   const std::vector<std::byte> image = BuildImage();
@@ -143,7 +171,8 @@ TEST(KvsGolden, FieldsSitWhereTheSpecSays) {
     // Format unit: magic, version, 24-bit erase count, CRC with geometry.
     EXPECT_EQ(img[base + 0], std::byte{'C'});
     EXPECT_EQ(img[base + 1], std::byte{'N'});
-    EXPECT_EQ(img[base + 2], std::byte{1});
+    EXPECT_EQ(img[base + 2], std::byte{format::kVersion});
+    EXPECT_EQ(format::kVersion, 2);
     std::vector<std::byte> crc_input(img.begin() + base,
                                      img.begin() + base + 6);
     for (uint32_t v : {uint32_t{kSectorSize}}) {

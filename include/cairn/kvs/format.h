@@ -1,4 +1,4 @@
-// The on-flash format of the key-value store, version 1. docs/format.md is
+// The on-flash format of the key-value store, version 2. docs/format.md is
 // the byte-by-byte specification; this header is its executable form, shared
 // by the store and by the host tools that inspect images.
 #pragma once
@@ -11,7 +11,9 @@
 
 namespace cairn::kvs::format {
 
-inline constexpr uint8_t kVersion = 1;
+// Version 2: the extended size word carries a check byte, and void markers
+// exist. Format units of version 1 are still mounted (see format.md).
+inline constexpr uint8_t kVersion = 2;
 inline constexpr uint8_t kMagic[2] = {'C', 'N'};
 
 // Every header field (format unit, activation unit, slot) carries 8 bytes of
