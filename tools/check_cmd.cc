@@ -503,6 +503,13 @@ int CmdDump(const std::string& path, const ImageOptions& options,
                            : h.kind == fmtk::Kind::kBatchEnd    ? "batch-end"
                            : h.kind == fmtk::Kind::kBatchMember ? "batch"
                                                                 : "LOST";
+        if (slot.is_seal) {
+          fmt::print(
+              "  +0x{:04x} slot {:<3} {:<16} the entry before it is "
+              "complete\n",
+              rel, slot.index, "seal");
+          continue;
+        }
         if (slot.is_void) {
           fmt::print(
               "  +0x{:04x} slot {:<3} {:<16} values go on below +0x{:04x}\n",

@@ -34,6 +34,28 @@ size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 }  // namespace
 
+// The tail rule of format.md for the last slot of an active sector: true if
+// the sector's version has it, another slot would fit after `slot` and the
+// entry's tail byte reads erased.
+bool TailErasedAt(std::span<const std::byte> flash, const Layout& l,
+                  const SectorInfo& si, const SlotInfo& slot) {
+  const size_t unit = fmtk::UnitSize(l.alignment);
+  const size_t slots_end =
+      fmtk::SectorHeaderBytes(l.alignment) + (size_t{slot.index} + 2) * unit;
+  if (si.format_state == UnitState::kValid &&
+      si.format.version < fmtk::kSealVersion) {
+    return false;
+  }
+  if (slot.value_address - si.address < slots_end) return false;
+  size_t tail = slot.address + 7;
+  if (slot.region_bytes != 0) {
+    tail = slot.value_address + (slot.header.is_extended()
+                                     ? AlignUp(slot.value_size, l.alignment) + 3
+                                     : slot.value_size - 1);
+  }
+  return flash[tail] == std::byte{l.erased};
+}
+
 KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   KvsScan scan;
   scan.spec = &spec;
@@ -45,6 +67,9 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   const std::byte erased{l.erased};
   const fmtk::GeometryTag tag{uint32_t(S), uint16_t(align)};
   std::span<const std::byte> flash = image.bytes();
+  auto TailErased = [&](const SectorInfo& si, const SlotInfo& slot) {
+    return TailErasedAt(flash, l, si, slot);
+  };
   auto add = [&](Severity sev, size_t address, std::string what,
                  std::string affected = "") {
     scan.findings.push_back(
@@ -84,6 +109,12 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
         info.is_void = info.value_in_bounds = info.crc_ok = true;
         value_end = info.header.key;
         damaged = false;
+        si.slots.push_back(info);
+        continue;
+      }
+      if (info.decoded && fmtk::IsSealMarker(info.header)) {
+        info.is_seal = info.value_in_bounds = info.crc_ok = true;
+        info.value_address = si.address + value_end;
         si.slots.push_back(info);
         continue;
       }
@@ -280,7 +311,7 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
       const bool last = i + 1 == si.slots.size();
       std::string key =
           slot.decoded ? fmt::format("key 0x{:08x}", slot.header.key) : "";
-      if (slot.is_void) {
+      if (slot.is_void || slot.is_seal) {
         in_run = false;  // a batch it interrupted never happened
         continue;
       }
@@ -307,6 +338,15 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
                           si.slots.size() - i - 1));
         }
         break;  // what follows cannot be interpreted
+      }
+      if (active && last && slot.crc_ok && TailErased(si, slot)) {
+        scan.bad_entries++;
+        add(Severity::kNote, slot.address,
+            fmt::format("torn entry for {} at the end of the active sector "
+                        "(its last byte was never programmed); the previous "
+                        "value stays",
+                        key));
+        continue;
       }
       if (!slot.crc_ok) {
         scan.bad_entries++;

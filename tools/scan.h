@@ -39,6 +39,7 @@ struct SlotInfo {
   bool value_in_bounds = false;
   bool crc_ok = false;
   bool is_void = false;  // a void marker: cancels the slot before it
+  bool is_seal = false;  // a seal marker: the entry before it is complete
 };
 
 struct SectorInfo {

@@ -99,6 +99,19 @@ bool IsVoidMarker(const SlotHeader& header) {
          header.crc == EntryCrcSeed(header.key, header.size_code);
 }
 
+SlotHeader SealMarker(std::byte erased) {
+  SlotHeader h{0, kSizeExtended, Kind::kLost, 0};
+  for (;; ++h.key) {
+    h.crc = EntryCrcSeed(h.key, h.size_code);
+    if (static_cast<std::byte>(h.crc >> 8) != erased) return h;
+  }
+}
+
+bool IsSealMarker(const SlotHeader& header) {
+  return header.is_seal() &&
+         header.crc == EntryCrcSeed(header.key, header.size_code);
+}
+
 void EncodeSlot(const SlotHeader& header, std::span<std::byte, 8> out) {
   Put32(out.data(), header.key);
   uint32_t info = (header.size_code & 0x1FFFu) |

@@ -67,7 +67,9 @@ struct Store::Cursor {
   uint32_t sector;
   uint16_t slots;
   uint32_t value_end;
-  bool dirty = false;  // value bytes were programmed below, with no slot
+  // The last slot written is an entry whose tail byte is the erased value
+  // and no seal follows it yet (see SealIfOpen).
+  bool open = false;
 };
 
 Store::Store(FlashPartition& partition, std::span<IndexEntry> index,
@@ -147,7 +149,7 @@ size_t Store::max_value_size() const {
   // Every copy fits one sector. With one data sector an update needs room
   // for the old value and the new one together.
   const size_t share =
-      UsableBytes() / (copies_ * (sectors_ - bad_sectors_ < 3 ? 2u : 1u));
+      max_batch_bytes() / (copies_ * (sectors_ - bad_sectors_ < 3 ? 2u : 1u));
   if (share <= unit_) return 0;
   size_t cap =
       (share - unit_) / partition_->alignment() * partition_->alignment();
@@ -156,7 +158,8 @@ size_t Store::max_value_size() const {
   return std::max<size_t>(format::kMaxInlineSize, ext);
 }
 
-size_t Store::max_batch_bytes() const { return UsableBytes(); }
+// A write leaves room for one more slot after it (see WriteOps).
+size_t Store::max_batch_bytes() const { return UsableBytes() - unit_; }
 
 Status Store::CheckGeometry() {
   const FlashPartition& p = *partition_;
@@ -435,6 +438,9 @@ Status Store::DoInit() {
   // activation write can also come out "repaired" with any sequence.
   uint64_t repaired_act = 0;
   bool any_clean = false;
+  // The newest sector follows the tail rule unless its format unit reads
+  // as an older version.
+  bool tail_rule = true;
   for (uint32_t s = 0; s < sectors_; ++s) {
     format::FormatUnit fmt;
     format::ActivationUnit act;
@@ -465,6 +471,8 @@ Status Store::DoInit() {
         sequence_ = act.sequence;
         newest = s;
         any_clean = true;
+        tail_rule =
+            fs != UnitState::kValid || fmt.version >= format::kSealVersion;
       }
       any_active = true;
     }
@@ -579,7 +587,7 @@ Status Store::DoInit() {
       if (step == 1) limit = next.prev_slots;
       break;
     }
-    CAIRN_TRY(ScanSector(m, s, limit, s == active_));
+    CAIRN_TRY(ScanSector(m, s, limit, s == active_, tail_rule));
   }
   initialized_ = true;
   return Status::Ok();
@@ -597,13 +605,17 @@ Status Store::Apply(uint32_t sector, uint32_t slot, size_t value_end,
                              (h.kind == Kind::kLost ? kLost : 0));
 }
 
-// Applies slots [first, stop) of `sector`: the members of a committed batch.
+// Applies slots [first, stop) of `sector`: the members of a committed batch,
+// or the copies a reclaim made.
 Status Store::ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
                        size_t value_end) {
   for (uint32_t slot = first; slot < stop; ++slot) {
     std::array<std::byte, 8> raw;
     Entry e;
     CAIRN_TRY(partition_->Read(SlotAddress(sector, slot), raw));
+    if (format::DecodeSlot(raw, e.header) && format::IsSealMarker(e.header)) {
+      continue;  // a reclaim's copies may end with one
+    }
     CAIRN_TRY(ReadSlot(sector, slot, value_end, raw, e));
     CAIRN_TRY(Apply(sector, slot, value_end, e));
     value_end -= e.region;
@@ -677,8 +689,8 @@ bool Store::VoidEnd(std::span<const std::byte, 8> raw, uint32_t slot,
   return true;
 }
 
-Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
-                         bool active) {
+Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
+                         bool tail_rule) {
   const std::byte erased = partition_->erased_value();
   const size_t sector_size = partition_->sector_size();
   const uint32_t per_chunk = static_cast<uint32_t>(kMountChunk / unit_);
@@ -686,6 +698,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
   size_t value_end = sector_size;
   uint32_t chunk_first = 0, chunk_count = 0;
   bool damaged = false, torn = false, have_pending = false, garbage = false;
+  bool followed = false;  // non-erased bytes follow the pending slot
   // A slot is applied once the next one is read: a void marker there
   // cancels it, and in the active sector the last one must check out first.
   Entry pending;
@@ -740,6 +753,16 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
       value_end = void_end;
       continue;
     }
+    SlotHeader seal;
+    if (format::DecodeSlot(raw, seal) && format::IsSealMarker(seal)) {
+      // The entry before it was written to its end.
+      if (have_pending) {
+        CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+        have_pending = false;
+      }
+      st.in_run = false;  // never inside a batch: one it interrupts is void
+      continue;
+    }
     if (damaged) {
       // In the active sector nothing closes the slot array, so the first
       // slot that does not decode ends it.
@@ -773,6 +796,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
       skip = room && VoidEnd(next, slot + 1, value_end, void_end);
       if (!skip && active && (!room || AllErased(next.data(), 8, erased))) {
         torn = true;  // the pending slot is still checked below
+        followed = true;
         break;
       }
     }
@@ -800,10 +824,21 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit,
     return Status::Ok();
   }
 
-  // The active sector: the last slot is applied only if its value checks.
+  // The active sector: the last slot is applied only if its value checks,
+  // and (tail rule) only if its tail byte was programmed, unless a seal
+  // could not follow it: every write leaves room for one (WriteOps).
   uint32_t committed = slot;
   if (have_pending) {
     Status check = CheckValue(pending, {}, 0);
+    if (check.ok() && tail_rule && !followed &&
+        SectorHeader() + (size_t{pending_slot} + 2) * unit_ <= value_end) {
+      std::byte tail = static_cast<std::byte>(pending.header.crc >> 8);
+      if (pending.region != 0) {
+        CAIRN_TRY(AsReadFailure(partition_->Read(
+            pending.value_address + TailOffset(pending), std::span(&tail, 1))));
+      }
+      if (tail == erased) check = Status::DataLoss();
+    }
     if (copies_ > 1 && pending.header.kind == Kind::kBatchEnd &&
         (check.ok() || check.IsDataLoss())) {
       check = CheckLastCopy(sector, pending_slot, pending_end, pending, check);
@@ -943,9 +978,11 @@ Status Store::EraseAndFormat(uint32_t sector, uint32_t erase_count) {
 }
 
 // Programs the header `raw` into the next slot of cursor `t` and reserves a
-// value region of `region` bytes below the cursor's value end.
+// value region of `region` bytes below the cursor's value end, whose address
+// it stores in `at`. The header goes first: a power cut before the value is
+// complete leaves the value's tail byte erased (see TailErased).
 Status Store::WriteSlot(Cursor& t, std::span<const std::byte, 8> raw,
-                        size_t region) {
+                        size_t region, size_t& at) {
   const size_t slots_end = SectorHeader() + (size_t{t.slots} + 1) * unit_;
   if (t.value_end < slots_end || t.value_end - slots_end < region) {
     return Status::ResourceExhausted();
@@ -953,48 +990,25 @@ Status Store::WriteSlot(Cursor& t, std::span<const std::byte, 8> raw,
   CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
   ++t.slots;
   t.value_end -= static_cast<uint32_t>(region);
+  at = SectorAddress(t.sector) + t.value_end;
   return Status::Ok();
 }
 
-// True if a value region left erased would pass the checksum of `h` (a
-// 2^-16 chance for any value). Such an entry is programmed value first: a
-// power cut between header and value must not leave a header whose value
-// merely looks written.
-bool Store::ErasedPasses(const SlotHeader& h, size_t size) const {
-  if (size == 0) return false;
-  std::array<std::byte, 16> erased;
-  erased.fill(partition_->erased_value());
-  uint16_t crc = format::EntryCrcSeed(h.key, h.size_code);
-  for (size_t pos = 0; pos < size; pos += erased.size()) {
-    crc = Crc16::Update(
-        crc, std::span(erased).first(std::min(erased.size(), size - pos)));
-  }
-  return crc == h.crc;
+// The byte of an entry that is programmed last and means something: the
+// last value byte, the check byte of an extended entry's size word, or (no
+// value) the high byte of the header's CRC (slot byte 7).
+std::byte Store::TailByte(const SlotHeader& h,
+                          std::span<const std::byte> value) {
+  if (value.empty()) return static_cast<std::byte>(h.crc >> 8);
+  if (!h.is_extended()) return value.back();
+  std::array<std::byte, 4> len;
+  format::EncodeExtendedSize(static_cast<uint32_t>(value.size()), len);
+  return len[3];
 }
 
-// Writes an entry at cursor `t`: the header and then the value region, which
-// `fill` programs at the address it is given (the other order when the
-// erased region would pass the checksum). If that value was programmed and
-// its header then failed, the cursor is marked dirty: the sector is closed
-// rather than voided (VoidFailed).
-template <typename Fill>
-Status Store::PlaceEntry(Cursor& t, std::span<const std::byte, 8> raw,
-                         size_t region, bool value_first, Fill fill) {
-  const size_t slots_end = SectorHeader() + (size_t{t.slots} + 1) * unit_;
-  if (t.value_end < slots_end || t.value_end - slots_end < region) {
-    return Status::ResourceExhausted();
-  }
-  const size_t at = SectorAddress(t.sector) + t.value_end - region;
-  if (!value_first) {
-    CAIRN_TRY(WriteSlot(t, raw, region));
-    return fill(at);
-  }
-  Status s = fill(at);
-  if (s.ok()) s = WriteSlot(t, raw, region);
-  // Bytes below the value end that no slot accounts for: the sector must
-  // not take more appends (mount would place the next value over them).
-  t.dirty = t.dirty || !s.ok();
-  return s;
+// Offset of that byte in the value region of `e` (which has one).
+size_t Store::TailOffset(const Entry& e) const {
+  return e.header.is_extended() ? partition_->AlignUp(e.size) + 3 : e.size - 1;
 }
 
 // Appends one entry at cursor `t`.
@@ -1002,16 +1016,28 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
                           std::span<const std::byte> value) {
   std::array<std::byte, 8> raw;
   format::EncodeSlot(h, raw);
-  return PlaceEntry(
-      t, raw, Region(h, value.size()), ErasedPasses(h, value.size()),
-      [&](size_t at) {
-        if (value.empty()) return Status::Ok();
-        CAIRN_TRY(ProgramVerified(at, value));
-        if (!h.is_extended()) return Status::Ok();
-        std::array<std::byte, 4> len;
-        format::EncodeExtendedSize(static_cast<uint32_t>(value.size()), len);
-        return ProgramVerified(at + partition_->AlignUp(value.size()), len);
-      });
+  size_t at = 0;
+  t.open = false;
+  CAIRN_TRY(WriteSlot(t, raw, Region(h, value.size()), at));
+  if (!value.empty()) {
+    CAIRN_TRY(ProgramVerified(at, value));
+    if (h.is_extended()) {
+      std::array<std::byte, 4> len;
+      format::EncodeExtendedSize(static_cast<uint32_t>(value.size()), len);
+      CAIRN_TRY(ProgramVerified(at + partition_->AlignUp(value.size()), len));
+    }
+  }
+  t.open = TailByte(h, value) == partition_->erased_value();
+  return Status::Ok();
+}
+
+// Ends what was written at cursor `t` before it is committed: if the last
+// entry's tail byte is the erased value, a seal marker after it shows that
+// the entry is complete (unless no slot fits after it: mount then takes the
+// entry on its checksum alone).
+Status Store::SealIfOpen(Cursor& t) {
+  if (!t.open || !Fits(t, unit_)) return Status::Ok();
+  return AppendEntry(t, format::SealMarker(partition_->erased_value()), {});
 }
 
 // After an append at cursor `t` failed (the operation began at slot
@@ -1031,9 +1057,8 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
     if (at != first) return false;
     ++at;
   } else if (at == first) {
-    return !t.dirty;  // true if nothing of the operation reached flash
+    return true;  // nothing of the operation reached flash
   }
-  if (t.dirty) return false;  // a marker cannot account for those bytes
   const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
   if (slots_end > t.value_end) return false;
   format::EncodeSlot(format::VoidMarker(t.value_end), raw);
@@ -1042,6 +1067,7 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
     const Status s = ProgramVerified(SlotAddress(t.sector, at), raw);
     if (s.ok()) {
       t.slots = at + 1;
+      t.open = false;
       return true;
     }
     std::array<std::byte, 8> back;
@@ -1086,11 +1112,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
         partition_->Read(SlotAddress(LocSector(loc), LocSlot(loc)), raw)));
   }
   // Room for every copy first: a partial set would be left unaccounted.
-  const size_t slots_end = SectorHeader() + size_t{t.slots} * unit_;
-  if (t.value_end < slots_end ||
-      t.value_end - slots_end < Footprint(e.region)) {
-    return Status::ResourceExhausted();
-  }
+  if (!Fits(t, Footprint(e.region))) return Status::ResourceExhausted();
   // A single copy becomes plain (a committed batch member no longer needs
   // its run); several form a run of their own, like a write's copies. The
   // kind is outside the checksum, so the CRC is carried unchanged.
@@ -1109,23 +1131,34 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   return Status::Ok();
 }
 
+// True if `bytes` of slots and values fit at cursor `t`.
+bool Store::Fits(const Cursor& t, size_t bytes) const {
+  const size_t slots_end = SectorHeader() + size_t{t.slots} * unit_;
+  return t.value_end >= slots_end && t.value_end - slots_end >= bytes;
+}
+
 // Appends a copy of entry `e` with header `raw` at cursor `t`.
 Status Store::CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
                          const Entry& e) {
-  return PlaceEntry(
-      t, raw, e.region, ErasedPasses(e.header, e.size), [&](size_t to) {
-        std::array<std::byte, kCopyChunk> chunk;
-        const size_t step =
-            kCopyChunk / partition_->alignment() * partition_->alignment();
-        for (size_t pos = 0; pos < e.region; pos += step) {
-          const std::span<std::byte> part =
-              std::span(chunk).first(std::min(step, e.region - pos));
-          CAIRN_TRY(
-              AsReadFailure(partition_->Read(e.value_address + pos, part)));
-          CAIRN_TRY(ProgramVerified(to + pos, part));
-        }
-        return Status::Ok();
-      });
+  size_t to = 0;
+  t.open = false;
+  CAIRN_TRY(WriteSlot(t, raw, e.region, to));
+  std::byte tail = TailByte(e.header, {});
+  std::array<std::byte, kCopyChunk> chunk;
+  const size_t step =
+      kCopyChunk / partition_->alignment() * partition_->alignment();
+  const size_t tail_at = e.region == 0 ? 0 : TailOffset(e);
+  for (size_t pos = 0; pos < e.region; pos += step) {
+    const std::span<std::byte> part =
+        std::span(chunk).first(std::min(step, e.region - pos));
+    CAIRN_TRY(AsReadFailure(partition_->Read(e.value_address + pos, part)));
+    CAIRN_TRY(ProgramVerified(to + pos, part));
+    if (tail_at >= pos && tail_at - pos < part.size()) {
+      tail = part[tail_at - pos];
+    }
+  }
+  t.open = tail == partition_->erased_value();
+  return Status::Ok();
 }
 
 // Makes `sector` a clean free sector: a valid format unit, nothing else.
@@ -1218,6 +1251,7 @@ Status Store::Activate() {
         s = CopyEntry(t, index_[i], unused);
       }
     }
+    if (s.ok()) s = SealIfOpen(t);
     if (s.ok()) s = WriteActivation(next, sequence_ + 1, slots_);
     if (s.IsUnavailable() || s.IsInternal()) return s;
     if (!s.ok()) {
@@ -1291,6 +1325,12 @@ Status Store::FreeOldest() {
     }
     if (!s.ok()) return s;
   }
+  const uint32_t first = t.slots;
+  const Status sealed = SealIfOpen(t);
+  if (sealed.IsDataLoss()) active_closed_ = !VoidFailed(t, first);
+  slots_ = t.slots;
+  value_end_ = t.value_end;
+  CAIRN_TRY(sealed);
   --data_sectors_;
   uint32_t count = 0;
   if (!ReadFormat(oldest, count).ok()) count = 0;
@@ -1386,12 +1426,14 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     return Status::ResourceExhausted();
   }
 
-  // Write every slot (every copy of every operation); if a program fails,
-  // void what it left (or close the sector) and try once more.
+  // Write every slot (every copy of every operation), then a seal if the
+  // last one needs it; if a program fails, void what it left (or close the
+  // sector) and try again. The write always leaves room for one more slot
+  // after it, so that mount can hold a torn last entry to the tail rule.
   Cursor t{};
   uint16_t first_slot = 0;
   for (int attempt = 0;; ++attempt) {
-    CAIRN_TRY(MakeRoom(total));
+    CAIRN_TRY(MakeRoom(total + unit_));
     t = {active_, slots_, value_end_};
     first_slot = slots_;
     Status s = Status::Ok();
@@ -1411,19 +1453,16 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
                  : last                 ? Kind::kBatchEnd
                                         : Kind::kBatchMember;
         s = AppendEntry(t, h, value);
-        if (s.ok()) {
-          slots_ = t.slots;
-          value_end_ = t.value_end;
-        }
       }
     }
+    if (s.ok()) s = SealIfOpen(t);
     if (s.ok()) break;
     // Whatever the failed write left behind is voided, or else the sector
     // takes no more appends. After a second failure in the same sector the
     // last attempt goes to a fresh one if one is free: the free space may
-    // hold bytes that were programmed but never committed (see
-    // ErasedPasses), which no read can tell from erased ones on flash that
-    // forbids programming twice.
+    // hold bytes no read can tell from erased ones on flash that forbids
+    // programming twice (a foreign image, or a program that failed there
+    // after all).
     const bool voided = !s.IsUnavailable() && VoidFailed(t, first_slot);
     if (voided) {
       slots_ = t.slots;
@@ -1436,13 +1475,15 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       return s;
     }
   }
+  slots_ = t.slots;
+  value_end_ = t.value_end;
 
   // Everything is on flash: update the index, deletes first so that a batch
   // which frees entries can add as many. Only a key's last operation counts.
   // The index points at the last copy.
   const size_t slots_written = ops.size() * copies_;
   for (int pass = 0; pass < 2; ++pass) {
-    uint32_t slot = slots_ - static_cast<uint32_t>(slots_written);
+    uint32_t slot = first_slot;
     size_t end = value_end_ + total - slots_written * unit_;
     for (size_t i = 0; i < ops.size(); ++i) {
       const BatchOp& op = ops[i];

@@ -248,9 +248,10 @@ TEST_F(KvsApiTest, CallsBeforeInitFailWithFailedPrecondition) {
 TEST_F(KvsApiTest, ValueOfMaxSizeIsAcceptedOneMoreIsRefused) {
   KeyValueStore<8> kvs(partition_);
   ASSERT_EQ(kvs.Init(), Status::Ok());
-  // One slot unit plus the value must fit the usable part of a sector.
-  EXPECT_EQ(kvs.max_value_size(), kUsable - 8);
-  EXPECT_EQ(kvs.max_batch_bytes(), kUsable);
+  // One slot unit plus the value must fit the usable part of a sector, with
+  // room for one more slot after it.
+  EXPECT_EQ(kvs.max_value_size(), kUsable - 16);
+  EXPECT_EQ(kvs.max_batch_bytes(), kUsable - 8);
   const std::string max = MakeValue(kvs.max_value_size(), 1);
   const std::string over = MakeValue(kvs.max_value_size() + 1, 2);
   flash_.ResetCounters();
@@ -673,8 +674,8 @@ TEST_F(KvsApiTest, BatchLimits) {
   EXPECT_EQ(flash_.counters().program_calls, 0u);
   EXPECT_EQ(Read(kvs, 1), "keep");
   // A batch of exactly max_batch_bytes() is accepted on a fresh-ish store.
-  const std::string half_a = MakeValue(kUsable / 2 - 8, 3);
-  const std::string half_b = MakeValue(kUsable / 2 - 8, 4);
+  const std::string half_a = MakeValue((kUsable - 8) / 2 - 8, 3);
+  const std::string half_b = MakeValue((kUsable - 8) / 2 - 8, 4);
   Batch<2> exact;
   ASSERT_EQ(exact.Put(40, Bytes(half_a)), Status::Ok());
   ASSERT_EQ(exact.Put(41, Bytes(half_b)), Status::Ok());
@@ -703,8 +704,8 @@ TEST_F(KvsApiTest, BatchOfMaxBatchBytesCommitsWhenLiveKeysAreSpread) {
   ASSERT_EQ(kvs.Init(), Status::Ok());
   Shadow shadow;
   SpreadKeys(kvs, shadow, 1, 6);
-  const std::string half_a = MakeValue(kUsable / 2 - 8, 3);
-  const std::string half_b = MakeValue(kUsable / 2 - 8, 4);
+  const std::string half_a = MakeValue((kUsable - 8) / 2 - 8, 3);
+  const std::string half_b = MakeValue((kUsable - 8) / 2 - 8, 4);
   Batch<2> exact;
   ASSERT_EQ(exact.Put(40, Bytes(half_a)), Status::Ok());
   ASSERT_EQ(exact.Put(41, Bytes(half_b)), Status::Ok());

@@ -203,8 +203,10 @@ void MaxValue(FlashPartition& partition) {
   ASSERT_EQ(kvs->Format(), Status::Ok());
   const size_t align = partition.alignment();
   const size_t unit = format::UnitSize(align);
-  const size_t usable = partition.sector_size() - 2 * unit;
+  // Every write leaves room for one more slot after it (the tail rule).
+  const size_t usable = partition.sector_size() - 3 * unit;
   const size_t max = kvs->max_value_size();
+  EXPECT_EQ(kvs->max_batch_bytes(), usable);
   if (partition.sector_count() < 3) {
     // One data sector: the store may halve the limit so that an update fits
     // beside the old value; it must still fit one sector.

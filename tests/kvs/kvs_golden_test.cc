@@ -24,6 +24,9 @@ namespace {
 constexpr size_t kSectorSize = 1024;
 constexpr size_t kSectors = 4;
 const char* const kGoldenPath =
+    CAIRN_SOURCE_DIR "/tests/kvs/golden/v3_4k_a4.bin";
+// The image version 2 wrote for the same workload (without the last Put).
+const char* const kVersionTwoPath =
     CAIRN_SOURCE_DIR "/tests/kvs/golden/v2_4k_a4.bin";
 
 std::span<const std::byte> Bytes(const std::string& s) {
@@ -55,6 +58,8 @@ void WriteGoldenWorkload(Store& kvs) {
         kvs.Put(200, Bytes("log line " + std::to_string(i) + " ......")).ok());
   }
   ASSERT_TRUE(kvs.Put(201, Bytes("")).ok());
+  // Its last byte is the erased value, so a seal marker follows it.
+  ASSERT_TRUE(kvs.Put(202, Bytes("tail \xFF")).ok());
 }
 
 std::vector<std::byte> BuildImage() {
@@ -66,8 +71,8 @@ std::vector<std::byte> BuildImage() {
   return std::vector<std::byte>(flash.bytes().begin(), flash.bytes().end());
 }
 
-std::vector<std::byte> ReadGolden() {
-  std::ifstream in(kGoldenPath, std::ios::binary);
+std::vector<std::byte> ReadGolden(const char* path = kGoldenPath) {
+  std::ifstream in(path, std::ios::binary);
   std::vector<char> raw((std::istreambuf_iterator<char>(in)),
                         std::istreambuf_iterator<char>());
   std::vector<std::byte> out(raw.size());
@@ -75,8 +80,11 @@ std::vector<std::byte> ReadGolden() {
   return out;
 }
 
-void ExpectGoldenContents(const Store& kvs) {
-  EXPECT_EQ(kvs.size(), 6u);
+void ExpectGoldenContents(const Store& kvs, bool version_two = false) {
+  EXPECT_EQ(kvs.size(), version_two ? 6u : 7u);
+  if (!version_two) {
+    EXPECT_EQ(Value(kvs, 202), "tail \xFF");
+  }
   EXPECT_EQ(Value(kvs, KeyFromName("wifi.ssid")), "cairn-lab");
   uint32_t count = 0;
   EXPECT_TRUE(kvs.Get(KeyFromName("boot.count"), &count).ok());
@@ -115,16 +123,14 @@ TEST(KvsGolden, CheckedInImageDecodes) {
   KeyValueStore<16> kvs(partition);
   ASSERT_TRUE(kvs.Init().ok());
   ExpectGoldenContents(kvs);
+  EXPECT_EQ(kvs.GetStats().corruption_found, 0u);
 }
 
-// An image whose format units say version 1 (the same layout before the
-// size word gained its check byte) still mounts and reads.
-TEST(KvsGolden, VersionOneImageStillMounts) {
-  std::vector<std::byte> img = ReadGolden();
-  ASSERT_EQ(img.size(), kSectorSize * kSectors);
+// Rewrites the format unit of every sector of `img` to say `version`.
+void SetVersion(std::vector<std::byte>& img, uint8_t version) {
   for (size_t s = 0; s < kSectors; ++s) {
     const size_t base = s * kSectorSize;
-    img[base + 2] = std::byte{1};
+    img[base + 2] = std::byte{version};
     std::vector<std::byte> crc_input(img.begin() + base,
                                      img.begin() + base + 6);
     for (int i = 0; i < 4; ++i) {
@@ -136,13 +142,56 @@ TEST(KvsGolden, VersionOneImageStillMounts) {
     img[base + 6] = std::byte(crc & 0xFF);
     img[base + 7] = std::byte(crc >> 8);
   }
+}
+
+void ExpectMounts(const std::vector<std::byte>& img, bool version_two) {
+  ASSERT_EQ(img.size(), kSectorSize * kSectors);
   RamFlash<kSectorSize, kSectors> flash;
   std::copy(img.begin(), img.end(), flash.bytes().begin());
   FlashPartition partition(flash);
   KeyValueStore<16> kvs(partition);
   ASSERT_EQ(kvs.Init(), Status::Ok());
-  ExpectGoldenContents(kvs);
+  ExpectGoldenContents(kvs, version_two);
   EXPECT_EQ(kvs.GetStats().corruption_found, 0u);
+}
+
+// The checked-in image of version 2 still mounts and reads, and so does
+// the same image with its format units saying version 1 (the same layout
+// before the size word gained its check byte).
+TEST(KvsGolden, OlderVersionImagesStillMount) {
+  std::vector<std::byte> img = ReadGolden(kVersionTwoPath);
+  ExpectMounts(img, true);
+  SetVersion(img, 1);
+  ExpectMounts(img, true);
+}
+
+// A version-2 active sector whose last entry ends in an erased byte and
+// has no seal after it (version 2 wrote none): the entry stands. The same
+// bytes in a version-3 sector are a torn write (see TailRule tests).
+TEST(KvsGolden, VersionTwoLastEntryNeedsNoSeal) {
+  std::vector<std::byte> img = ReadGolden();
+  // The seal is the last slot written; erase it.
+  size_t seal_at = img.size();
+  for (size_t at = 0; at + 8 <= img.size(); at += 8) {
+    format::SlotHeader h;
+    if (at % kSectorSize >= 16 &&
+        format::DecodeSlot(std::span<const std::byte, 8>(&img[at], 8), h) &&
+        format::IsSealMarker(h)) {
+      seal_at = at;
+    }
+  }
+  ASSERT_LT(seal_at, img.size());
+  std::fill(img.begin() + seal_at, img.begin() + seal_at + 8, std::byte{0xFF});
+  {
+    RamFlash<kSectorSize, kSectors> flash;
+    std::copy(img.begin(), img.end(), flash.bytes().begin());
+    FlashPartition partition(flash);
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    EXPECT_FALSE(kvs.Contains(202)) << "a version-3 sector must drop it";
+  }
+  SetVersion(img, 2);
+  ExpectMounts(img, false);
 }
 
 TEST(KvsGolden, TodaysCodeWritesTheSameBytes) {
@@ -172,7 +221,7 @@ TEST(KvsGolden, FieldsSitWhereTheSpecSays) {
     EXPECT_EQ(img[base + 0], std::byte{'C'});
     EXPECT_EQ(img[base + 1], std::byte{'N'});
     EXPECT_EQ(img[base + 2], std::byte{format::kVersion});
-    EXPECT_EQ(format::kVersion, 2);
+    EXPECT_EQ(format::kVersion, 3);
     std::vector<std::byte> crc_input(img.begin() + base,
                                      img.begin() + base + 6);
     for (uint32_t v : {uint32_t{kSectorSize}}) {
@@ -208,6 +257,26 @@ TEST(KvsGolden, FieldsSitWhereTheSpecSays) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(&img[value_at]), 9),
             "cairn-lab");
   EXPECT_EQ(img[value_at + 9], std::byte{0xFF});  // padding is erased
+  // The last two slots written: key 202 with a value ending in 0xFF, then a
+  // seal marker (kind lost, size code 8190, key 0, no value).
+  size_t last = 0;
+  for (size_t s = 0; s < kSectors; ++s) {
+    for (size_t at = s * kSectorSize + 2 * unit;; at += unit) {
+      bool erased = true;
+      for (size_t i = 0; i < 8; ++i) erased &= img[at + i] == std::byte{0xFF};
+      if (erased) break;
+      if (Le(img, at, 4) == 202) last = at;
+    }
+  }
+  ASSERT_NE(last, 0u);
+  const size_t seal = last + unit;
+  EXPECT_EQ(Le(img, seal, 4), 0u);
+  EXPECT_EQ(Le(img, seal + 4, 2) & 0x7FFFu, 8190u);
+  const std::byte seal_fields[6] = {std::byte{0},    std::byte{0},
+                                    std::byte{0},    std::byte{0},
+                                    std::byte{0xFE}, std::byte{0x1F}};
+  EXPECT_EQ(Le(img, seal + 6, 2), Crc16::Compute(seal_fields));
+  EXPECT_NE(img[seal + 7], std::byte{0xFF});
 }
 
 // The extended size word of docs/format.md: the example bytes, every single
@@ -238,6 +307,28 @@ TEST(KvsFormatCodes, ExtendedSizeWord) {
       }
     }
   }
+}
+
+// The seal marker: kind lost, size code 8190, a key chosen so that the high
+// byte of its CRC (its own tail byte) is not the erased value.
+TEST(KvsFormatCodes, SealMarker) {
+  for (unsigned e = 0; e < 256; ++e) {
+    const std::byte erased{static_cast<uint8_t>(e)};
+    const format::SlotHeader h = format::SealMarker(erased);
+    EXPECT_TRUE(h.is_seal());
+    EXPECT_TRUE(format::IsSealMarker(h));
+    EXPECT_FALSE(h.is_extended());
+    EXPECT_FALSE(h.is_tombstone());
+    std::array<std::byte, 8> raw;
+    format::EncodeSlot(h, raw);
+    EXPECT_NE(raw[7], erased) << e;
+  }
+  format::SlotHeader h = format::SealMarker(std::byte{0xFF});
+  h.crc ^= 1;
+  EXPECT_FALSE(format::IsSealMarker(h));
+  // A lost marker is not a seal.
+  EXPECT_FALSE(format::IsSealMarker(
+      {5, 0, format::Kind::kLost, format::EntryCrcSeed(5, 0)}));
 }
 
 // The void marker: kind lost, size code 8191, the value end in the key field

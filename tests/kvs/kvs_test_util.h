@@ -151,7 +151,8 @@ inline std::vector<SlotInfo> ScanSlots(const FlashPartition& p,
       out.push_back({i, base + at, h, base + value_end, 0});
       continue;
     }
-    size_t size = h.is_tombstone() ? 0 : h.size_code;
+    size_t size =
+        h.is_tombstone() || h.kind == format::Kind::kLost ? 0 : h.size_code;
     size_t region = 0;
     if (h.is_extended()) {
       const size_t len_unit = p.AlignUp(format::kExtendedSizeBytes);

@@ -47,6 +47,22 @@ has "write cancelled by the store"
 expect 0 kv get fail.img wifi.ssid
 has "after a failed program"
 
+# 1c. A value whose last byte is the erased value: a seal marker follows
+#     it (dump shows it). Without the seal (as a power cut before it would
+#     leave things) the entry counts as torn: a note, and the old value.
+cp base.img seal.img
+expect 0 kv put seal.img wifi.ssid --hex 6c617374ff
+expect 0 dump seal.img
+has " seal "
+expect 0 check seal.img
+has "result: OK"
+read -r slot value size < <($DAMAGE find seal.img wifi.ssid | tail -1)
+$DAMAGE fill seal.img $((slot + 8)) 8 0xff >/dev/null
+expect 0 check seal.img
+has "its last byte was never programmed"
+expect 0 kv get seal.img wifi.ssid
+has "second value"
+
 # 2. A flipped bit in a live value: DATA LOSS for that key only.
 cp base.img flip.img
 read -r slot value size < <($DAMAGE find flip.img device.serial | tail -1)

@@ -87,7 +87,7 @@ err_has "corrupt layout record"
 
 # Fill the partition until it refuses: exit 7, earlier keys intact.
 expect 0 image create full.img --layout "$HERE/small.csv"
-head -c 1000 /dev/urandom > chunk.bin
+head -c 900 /dev/urandom > chunk.bin
 rc=0
 for i in $(seq 1 40); do
   "$CAIRN" kv put full.img "k$i" --file chunk.bin >"$OUT" 2>"$ERR" || { rc=$?; break; }

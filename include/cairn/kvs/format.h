@@ -1,4 +1,4 @@
-// The on-flash format of the key-value store, version 2. docs/format.md is
+// The on-flash format of the key-value store, version 3. docs/format.md is
 // the byte-by-byte specification; this header is its executable form, shared
 // by the store and by the host tools that inspect images.
 #pragma once
@@ -11,9 +11,12 @@
 
 namespace cairn::kvs::format {
 
-// Version 2: the extended size word carries a check byte, and void markers
-// exist. Format units of version 1 are still mounted (see format.md).
-inline constexpr uint8_t kVersion = 2;
+// Version 3: seal markers exist, and the last entry of an active sector
+// formatted at version 3 counts only if its tail byte was programmed.
+// Version 2 added the size word's check byte and void markers. Format units
+// of versions 1 and 2 are still mounted (see format.md).
+inline constexpr uint8_t kVersion = 3;
+inline constexpr uint8_t kSealVersion = 3;
 inline constexpr uint8_t kMagic[2] = {'C', 'N'};
 
 // Every header field (format unit, activation unit, slot) carries 8 bytes of
@@ -52,12 +55,20 @@ struct SlotHeader {
   bool is_tombstone() const {
     return size_code == kSizeTombstone && !is_void();
   }
-  bool is_extended() const { return size_code == kSizeExtended; }
+  bool is_extended() const {
+    return size_code == kSizeExtended && kind != Kind::kLost;
+  }
   // A void marker (kind lost with the tombstone size code): the slot right
   // before it never happened, and the key field holds the offset in the
   // sector where the next value region ends.
   bool is_void() const {
     return kind == Kind::kLost && size_code == kSizeTombstone;
+  }
+  // A seal marker (kind lost with the extended size code): it follows an
+  // entry whose tail byte is the erased value, to show that the entry was
+  // written to the end. Its key field carries no meaning.
+  bool is_seal() const {
+    return kind == Kind::kLost && size_code == kSizeExtended;
   }
 };
 
@@ -84,6 +95,12 @@ constexpr size_t ValueRegionBytes(size_t size, size_t alignment) {
 // that a decoded header is one (its CRC covers key and size code).
 SlotHeader VoidMarker(uint32_t value_end);
 bool IsVoidMarker(const SlotHeader& header);
+
+// The seal marker for flash whose erased byte is `erased`: its own tail byte
+// (the CRC's high byte) is never `erased`. And the check that a decoded
+// header is a seal marker.
+SlotHeader SealMarker(std::byte erased);
+bool IsSealMarker(const SlotHeader& header);
 
 // The 4-byte size unit of an extended entry: a 24-bit size and a check byte
 // that corrects any single flipped bit and detects any two.

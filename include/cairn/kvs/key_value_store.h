@@ -240,7 +240,8 @@ class Store {
   Status DoInit();
   Status FormatAll(bool erase);
   Status SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const;
-  Status ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active);
+  Status ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
+                    bool tail_rule);
   Status Consume(ScanState& st, uint32_t slot, size_t value_end,
                  const Entry& e);
   Status ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
@@ -264,11 +265,13 @@ class Store {
   Status FreeOldest();
   void MarkBad(uint32_t sector);
   void NoteBad(uint32_t sector);
-  Status WriteSlot(Cursor& t, std::span<const std::byte, 8> raw, size_t region);
-  bool ErasedPasses(const format::SlotHeader& h, size_t size) const;
-  template <typename Fill>
-  Status PlaceEntry(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
-                    bool value_first, Fill fill);
+  bool Fits(const Cursor& t, size_t bytes) const;
+  Status WriteSlot(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
+                   size_t& at);
+  static std::byte TailByte(const format::SlotHeader& h,
+                            std::span<const std::byte> value);
+  size_t TailOffset(const Entry& e) const;
+  Status SealIfOpen(Cursor& t);
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
                      std::span<const std::byte> value);
   Status CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location);
