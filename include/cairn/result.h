@@ -23,13 +23,13 @@ class [[nodiscard]] Result {
     ::new (static_cast<void*>(&value_)) T(std::move(value));
   }
   Result(const Result& other) : status_(other.status_) {
-    if (ok()) ::new (static_cast<void*>(&value_)) T(other.value_);
+    if (other.ok()) ::new (static_cast<void*>(&value_)) T(other.value_);
   }
   Result& operator=(const Result& other) {
     if (this != &other) {
       Reset();
       status_ = other.status_;
-      if (ok()) ::new (static_cast<void*>(&value_)) T(other.value_);
+      if (other.ok()) ::new (static_cast<void*>(&value_)) T(other.value_);
     }
     return *this;
   }

@@ -28,6 +28,17 @@ int OnesIn(const std::byte* in, size_t n) {
   return ones;
 }
 
+// 1 if the n bytes at `in` hold an odd number of 1 bits (no popcount: many
+// targets have no instruction for it).
+unsigned Parity(const std::byte* in, size_t n) {
+  unsigned x = 0;
+  for (size_t i = 0; i < n; ++i) x ^= static_cast<unsigned>(in[i]);
+  x ^= x >> 4;
+  x ^= x >> 2;
+  x ^= x >> 1;
+  return x & 1u;
+}
+
 bool AllEqual(std::span<const std::byte, 8> in, std::byte value) {
   for (std::byte b : in) {
     if (b != value) return false;
@@ -119,12 +130,12 @@ void EncodeSlot(const SlotHeader& header, std::span<std::byte, 8> out) {
   Put16(out.data() + 4, info);
   // Odd parity over the 48 bits of key and info: an all-erased or all-zero
   // slot never decodes.
-  if (OnesIn(out.data(), 6) % 2 == 0) Put16(out.data() + 4, info | 0x8000u);
+  if (Parity(out.data(), 6) == 0) Put16(out.data() + 4, info | 0x8000u);
   Put16(out.data() + 6, header.crc);
 }
 
 bool DecodeSlot(std::span<const std::byte, 8> in, SlotHeader& header) {
-  if (OnesIn(in.data(), 6) % 2 == 0) return false;
+  if (Parity(in.data(), 6) == 0) return false;
   const uint32_t info = Get16(in.data() + 4);
   header.key = Get32(in.data());
   header.size_code = static_cast<uint16_t>(info & 0x1FFFu);

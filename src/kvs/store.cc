@@ -27,11 +27,10 @@ uint8_t BitsFor(size_t count) {  // bits to number 0..count-1
   return bits;
 }
 
+// True if all n bytes at p (n >= 1) are `erased`: the first one is, and each
+// equals the one after it.
 bool AllErased(const std::byte* p, size_t n, std::byte erased) {
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] != erased) return false;
-  }
-  return true;
+  return p[0] == erased && std::memcmp(p, p + 1, n - 1) == 0;
 }
 
 Status AsDataLoss(Status s) {
@@ -189,17 +188,16 @@ format::GeometryTag Store::Tag() const {
 
 // ------------------------------------------------------------------- index
 
+// A binary search whose step is a select rather than a branch, so that
+// random keys cost no mispredicted jumps.
 size_t Store::LowerBound(Key key) const {
-  size_t lo = 0, hi = key_count_;
-  while (lo < hi) {
-    const size_t mid = (lo + hi) / 2;
-    if (index_[mid].key < key) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
+  size_t base = 0, n = key_count_;
+  while (n > 1) {
+    const size_t half = n / 2;
+    base = index_[base + half - 1].key < key ? base + half : base;
+    n -= half;
   }
-  return lo;
+  return base + (n == 1 && index_[base].key < key);
 }
 
 size_t Store::Find(Key key) const {
@@ -375,27 +373,27 @@ Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
   }
   const std::byte erased = partition_->erased_value();
   repaired = 0;
-  for (int bit = -1; bit < 128; ++bit) {
-    if (bit >= 0) raw[bit / 8] ^= std::byte(1u << (bit % 8));
-    const UnitState f =
-        format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
-    const UnitState a =
-        format::DecodeActivationUnit(raw.last<8>(), erased, act);
-    if (bit < 0) {
-      fmt_state = f;
-      act_state = a;
-    } else if (bit < 64 && fmt_state == UnitState::kInvalid &&
-               f == UnitState::kValid) {
-      fmt_state = f;
+  fmt_state = format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
+  act_state = format::DecodeActivationUnit(raw.last<8>(), erased, act);
+  const bool fix_act = repair_activation && act_state == UnitState::kInvalid;
+  for (int bit = fmt_state == UnitState::kInvalid ? 0 : 64;
+       bit < (fix_act ? 128 : 64); ++bit) {
+    raw[bit / 8] ^= std::byte(1u << (bit % 8));
+    if (bit < 64 && fmt_state == UnitState::kInvalid &&
+        format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt) ==
+            UnitState::kValid) {
+      fmt_state = UnitState::kValid;
       repaired |= 1;
-      continue;  // keep the corrected bit
-    } else if (bit >= 64 && repair_activation &&
-               act_state == UnitState::kInvalid && a == UnitState::kValid) {
-      act_state = a;
-      repaired |= 2;
+      bit = 63;  // keep the corrected bit; go on with the activation unit
       continue;
     }
-    if (bit >= 0) raw[bit / 8] ^= std::byte(1u << (bit % 8));
+    if (bit >= 64 && format::DecodeActivationUnit(raw.last<8>(), erased, act) ==
+                         UnitState::kValid) {
+      act_state = UnitState::kValid;
+      repaired |= 2;
+      break;
+    }
+    raw[bit / 8] ^= std::byte(1u << (bit % 8));
   }
   // Decode once more so `fmt` and `act` describe the final bytes.
   format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
