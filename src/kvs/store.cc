@@ -672,12 +672,11 @@ bool Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
   return true;
 }
 
-// Reads the void marker in `raw` (slot `slot`); false if it is none or names
-// a value end outside [end of its slot, `limit`].
-bool Store::VoidEnd(std::span<const std::byte, 8> raw, uint32_t slot,
-                    size_t limit, size_t& value_end) const {
-  SlotHeader h;
-  if (!format::DecodeSlot(raw, h) || !format::IsVoidMarker(h)) return false;
+// Reads the void marker in the decoded header `h` (slot `slot`); false if it
+// is none or names a value end outside [end of its slot, `limit`].
+bool Store::VoidEnd(const SlotHeader& h, uint32_t slot, size_t limit,
+                    size_t& value_end) const {
+  if (!format::IsVoidMarker(h)) return false;
   const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
   if (h.key < slots_end || h.key > limit ||
       h.key % partition_->alignment() != 0) {
@@ -741,8 +740,12 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       }
       break;
     }
+    // The two markers are recognised from one decode of the header.
+    SlotHeader marker;
+    const bool decoded = format::DecodeSlot(raw, marker);
     size_t void_end = 0;
-    if (VoidEnd(raw, slot, have_pending ? pending_end : value_end, void_end)) {
+    if (decoded && VoidEnd(marker, slot, have_pending ? pending_end : value_end,
+                           void_end)) {
       // The store wrote this after a failed write: the slot before it (and
       // any batch run it was part of) never happened.
       have_pending = false;
@@ -751,8 +754,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       value_end = void_end;
       continue;
     }
-    SlotHeader seal;
-    if (format::DecodeSlot(raw, seal) && format::IsSealMarker(seal)) {
+    if (decoded && format::IsSealMarker(marker)) {
       // The entry before it was written to its end.
       if (have_pending) {
         CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
@@ -791,7 +793,9 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       const bool room = slots_end + unit_ <= value_end;
       if (room)
         CAIRN_TRY(partition_->Read(SlotAddress(sector, slot + 1), next));
-      skip = room && VoidEnd(next, slot + 1, value_end, void_end);
+      SlotHeader after;
+      skip = room && format::DecodeSlot(next, after) &&
+             VoidEnd(after, slot + 1, value_end, void_end);
       if (!skip && active && (!room || AllErased(next.data(), 8, erased))) {
         torn = true;  // the pending slot is still checked below
         followed = true;
