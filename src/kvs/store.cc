@@ -604,9 +604,21 @@ Status Store::Apply(uint32_t sector, uint32_t slot, size_t value_end,
 }
 
 // Applies slots [first, stop) of `sector`: the members of a committed batch,
-// or the copies a reclaim made.
+// or the copies a reclaim made. In slot order, unless the index runs full:
+// then the run's deletes go first, as WriteOps counted them (it writes no
+// operation that a later one of the same batch overrides, so the order of
+// the rest does not matter).
 Status Store::ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
                        size_t value_end) {
+  Status s = ApplySlots(sector, first, stop, value_end, false);
+  if (!s.IsResourceExhausted()) return s;
+  CAIRN_TRY(ApplySlots(sector, first, stop, value_end, true));
+  return ApplySlots(sector, first, stop, value_end, false);
+}
+
+// ApplyRun's pass over the slots: all of them, or only the deletes.
+Status Store::ApplySlots(uint32_t sector, uint32_t first, uint32_t stop,
+                         size_t value_end, bool deletes_only) {
   for (uint32_t slot = first; slot < stop; ++slot) {
     std::array<std::byte, 8> raw;
     Entry e;
@@ -614,8 +626,13 @@ Status Store::ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
     if (format::DecodeSlot(raw, e.header) && format::IsSealMarker(e.header)) {
       continue;  // a reclaim's copies may end with one
     }
-    CAIRN_TRY(ReadSlot(sector, slot, value_end, raw, e));
-    CAIRN_TRY(Apply(sector, slot, value_end, e));
+    // Mount may have corrected a bit of this header: so does this read.
+    Status read = ReadSlot(sector, slot, value_end, raw, e);
+    if (read.IsDataLoss()) read = RepairSlot(sector, slot, value_end, raw, e);
+    CAIRN_TRY(read);
+    if (!deletes_only || e.header.is_tombstone()) {
+      CAIRN_TRY(Apply(sector, slot, value_end, e));
+    }
     value_end -= e.region;
   }
   return Status::Ok();
@@ -632,8 +649,9 @@ Status Store::Consume(ScanState& st, uint32_t slot, size_t value_end,
       }
       return Status::Ok();
     case Kind::kBatchEnd:
-      if (st.in_run) {
-        CAIRN_TRY(ApplyRun(st.sector, st.run_first, slot, st.run_end));
+      if (st.in_run) {  // the whole run at once, its end included
+        st.in_run = false;
+        return ApplyRun(st.sector, st.run_first, slot + 1, st.run_end);
       }
       break;
     default:
@@ -1390,19 +1408,22 @@ bool Store::Overridden(std::span<const BatchOp> ops, size_t i) {
 Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
-  size_t total = 0, new_keys = 0, removed = 0;
+  size_t total = 0, slots_written = 0, new_keys = 0, removed = 0;
   ptrdiff_t delta = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     const BatchOp& op = ops[i];
     if (!op.is_delete && op.size > max_value_size()) {
       return Status::InvalidArgument();
     }
+    // A later operation on the same key makes this one moot: it is not
+    // written at all (so a batch never names a key twice on flash).
+    if (Overridden(ops, i)) continue;
     const size_t bytes =
         Footprint(op.is_delete ? 0
                                : format::ValueRegionBytes(
                                      op.size, partition_->alignment()));
     total += bytes;
-    if (Overridden(ops, i)) continue;
+    slots_written += copies_;
     size_t old = 0;
     const size_t pos = Find(op.key);
     if (pos != capacity_) {
@@ -1440,6 +1461,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     first_slot = slots_;
     Status s = Status::Ok();
     for (size_t i = 0; i < ops.size() && s.ok(); ++i) {
+      if (Overridden(ops, i)) continue;
       const BatchOp& op = ops[i];
       const std::span<const std::byte> value(op.data, op.size);
       SlotHeader h;
@@ -1481,13 +1503,12 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   value_end_ = t.value_end;
 
   // Everything is on flash: update the index, deletes first so that a batch
-  // which frees entries can add as many. Only a key's last operation counts.
-  // The index points at the last copy.
-  const size_t slots_written = ops.size() * copies_;
+  // which frees entries can add as many. The index points at the last copy.
   for (int pass = 0; pass < 2; ++pass) {
     uint32_t slot = first_slot;
     size_t end = value_end_ + total - slots_written * unit_;
     for (size_t i = 0; i < ops.size(); ++i) {
+      if (Overridden(ops, i)) continue;
       const BatchOp& op = ops[i];
       const size_t region =
           op.is_delete
@@ -1495,7 +1516,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
               : format::ValueRegionBytes(op.size, partition_->alignment());
       slot += copies_;
       end -= copies_ * region;
-      if (!Overridden(ops, i) && op.is_delete == (pass == 0)) {
+      if (op.is_delete == (pass == 0)) {
         if (op.is_delete) {
           const size_t pos = Find(op.key);
           if (pos != capacity_) IndexErase(pos);

@@ -545,6 +545,29 @@ TEST_F(KvsApiTest, BatchThatFreesAnIndexSlotFirstFitsAFullIndex) {
   EXPECT_TRUE(MatchesShadow(again, shadow));
 }
 
+// The same batch with the new key first: the store applies deletes before
+// adds, and so must mount, or a full index makes the store unmountable.
+TEST_F(KvsApiTest, BatchThatAddsBeforeItDeletesRemountsOnAFullIndex) {
+  KeyValueStore<4> kvs(partition_);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  Shadow shadow;
+  for (Key k = 1; k <= 4; ++k) {
+    shadow[k] = MakeValue(10, k);
+    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+  }
+  const std::string five = "five";
+  Batch<2> swap;
+  ASSERT_EQ(swap.Put(5, Bytes(five)), Status::Ok());
+  ASSERT_EQ(swap.Delete(2), Status::Ok());
+  ASSERT_EQ(kvs.Commit(swap), Status::Ok());
+  shadow.erase(2);
+  shadow[5] = five;
+  EXPECT_TRUE(MatchesShadow(kvs, shadow));
+  KeyValueStore<4> again(partition_);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_TRUE(MatchesShadow(again, shadow));
+}
+
 TEST_F(KvsApiTest, FlashFullKeepsAcknowledgedDataAndDeleteFreesRoom) {
   KeyValueStore<64> kvs(partition_);
   ASSERT_EQ(kvs.Init(), Status::Ok());
@@ -634,6 +657,39 @@ TEST_F(KvsApiTest, BatchAppliesAllOperationsAndSurvivesRemount) {
   ASSERT_EQ(batch.Put(2, Bytes(b)), Status::Ok());
   ASSERT_EQ(again.Commit(batch), Status::Ok());
   shadow[2] = b;
+  EXPECT_TRUE(MatchesShadow(again, shadow));
+}
+
+// An operation that a later one on the same key overrides is not written:
+// the batch programs exactly what a batch of only the last operations does.
+TEST_F(KvsApiTest, BatchWritesOnlyEachKeysLastOperation) {
+  const std::string bb = "bb", ccc = "ccc", dddd = "dddd";
+  KeyValueStore<16> kvs(partition_);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  flash_.ResetCounters();
+  Batch<4> with_moot;
+  ASSERT_EQ(with_moot.Put(3, Bytes(bb)), Status::Ok());
+  ASSERT_EQ(with_moot.Put(4, Bytes(dddd)), Status::Ok());
+  ASSERT_EQ(with_moot.Put(3, Bytes(ccc)), Status::Ok());
+  ASSERT_EQ(with_moot.Delete(4), Status::Ok());
+  ASSERT_EQ(kvs.Commit(with_moot), Status::Ok());
+  const auto programmed = flash_.counters().bytes_programmed;
+
+  RamFlash<kSector, kSectors> other;
+  FlashPartition other_partition(other);
+  KeyValueStore<16> reference(other_partition);
+  ASSERT_EQ(reference.Init(), Status::Ok());
+  other.ResetCounters();
+  Batch<2> last_only;
+  ASSERT_EQ(last_only.Put(3, Bytes(ccc)), Status::Ok());
+  ASSERT_EQ(last_only.Delete(4), Status::Ok());
+  ASSERT_EQ(reference.Commit(last_only), Status::Ok());
+  EXPECT_EQ(programmed, other.counters().bytes_programmed);
+
+  const Shadow shadow{{3, ccc}};
+  EXPECT_TRUE(MatchesShadow(kvs, shadow));
+  KeyValueStore<16> again(partition_);
+  ASSERT_EQ(again.Init(), Status::Ok());
   EXPECT_TRUE(MatchesShadow(again, shadow));
 }
 

@@ -296,7 +296,7 @@ TEST(KvsPowerCut, EveryCutPointIsSurvived) {
   total += SweepGeometry({1024, 4, 16, false}, 170, 60, 0x77);
   total += SweepGeometry({512, 4, 1, true}, 200, 24, 0x99);
   // Redundancy: two copies of every write.
-  total += SweepGeometry({512, 6, 4, false, 2}, 120, 24, 0x2c0);
+  total += SweepGeometry({512, 6, 4, false, 2}, 130, 24, 0x2c0);
   if (LongMode()) {
     total += SweepGeometry({512, 6, 8, false}, 2000, 48, 0xabc);
     total += SweepGeometry({2048, 4, 32, false}, 1500, 200, 0xdef);

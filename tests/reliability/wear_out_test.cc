@@ -98,6 +98,7 @@ class WearRun {
         if (s.IsResourceExhausted() && !hit) {
           ++exhausted_;
           last_refusal_ = s;
+          bad_sectors_ = store_->GetStats().bad_sectors;
         } else {
           ++failed_;
           // Either outcome is allowed: settle it by remounting.
@@ -118,9 +119,9 @@ class WearRun {
     EXPECT_EQ(refused_in_a_row, 40)
         << Name(c_) << ": still writing after " << i << " operations";
     EXPECT_TRUE(last_refusal_.IsResourceExhausted()) << last_refusal_.str();
-    // The store has noticed (a sector whose programs fail cannot carry a
-    // bad-sector marker, so a later mount may have to find it again).
-    bad_sectors_ = store_->GetStats().bad_sectors;
+    // The store had noticed when it last refused a write (a sector whose
+    // programs fail cannot carry a bad-sector marker, so a mount after a
+    // power cut may have to find it again).
     EXPECT_GT(bad_sectors_, 0u) << Name(c_);
     ASSERT_TRUE(Remount().ok());
     ASSERT_NO_FATAL_FAILURE(CheckEither(model_, i));
