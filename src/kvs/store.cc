@@ -372,32 +372,26 @@ Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
     CAIRN_TRY(partition_->Read(at + unit_, raw.last(8)));
   }
   const std::byte erased = partition_->erased_value();
+  const auto decode = [&] {
+    fmt_state = format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
+    act_state = format::DecodeActivationUnit(raw.last<8>(), erased, act);
+  };
+  decode();
   repaired = 0;
-  fmt_state = format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
-  act_state = format::DecodeActivationUnit(raw.last<8>(), erased, act);
-  const bool fix_act = repair_activation && act_state == UnitState::kInvalid;
-  for (int bit = fmt_state == UnitState::kInvalid ? 0 : 64;
-       bit < (fix_act ? 128 : 64); ++bit) {
-    raw[bit / 8] ^= std::byte(1u << (bit % 8));
-    if (bit < 64 && fmt_state == UnitState::kInvalid &&
-        format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt) ==
-            UnitState::kValid) {
-      fmt_state = UnitState::kValid;
-      repaired |= 1;
-      bit = 63;  // keep the corrected bit; go on with the activation unit
-      continue;
+  for (int unit = 0; unit < (repair_activation ? 2 : 1); ++unit) {
+    const UnitState& state = unit == 0 ? fmt_state : act_state;
+    for (int bit = unit * 64;
+         state == UnitState::kInvalid && bit < unit * 64 + 64; ++bit) {
+      raw[bit / 8] ^= std::byte(1u << (bit % 8));
+      decode();
+      if (state == UnitState::kValid) {
+        repaired |= 1 << unit;  // keep the corrected bit
+      } else {
+        raw[bit / 8] ^= std::byte(1u << (bit % 8));
+        decode();
+      }
     }
-    if (bit >= 64 && format::DecodeActivationUnit(raw.last<8>(), erased, act) ==
-                         UnitState::kValid) {
-      act_state = UnitState::kValid;
-      repaired |= 2;
-      break;
-    }
-    raw[bit / 8] ^= std::byte(1u << (bit % 8));
   }
-  // Decode once more so `fmt` and `act` describe the final bytes.
-  format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
-  format::DecodeActivationUnit(raw.last<8>(), erased, act);
   return Status::Ok();
 }
 
@@ -437,8 +431,10 @@ Status Store::DoInit() {
   uint64_t repaired_act = 0;
   bool any_clean = false;
   // The newest sector follows the tail rule unless its format unit reads
-  // as an older version.
-  bool tail_rule = true;
+  // as an older version. The runner-up is kept in case the newest turns out
+  // to be a torn activation (below).
+  bool tail_rule = true, second_tail_rule = true, any_second = false;
+  uint32_t second = 0, second_sequence = 0;
   for (uint32_t s = 0; s < sectors_; ++s) {
     format::FormatUnit fmt;
     format::ActivationUnit act;
@@ -465,12 +461,26 @@ Status Store::DoInit() {
     } else if (info.prev_slots != kNotActive) {
       if (repaired & 2) {
         repaired_act |= uint64_t{1} << s;
-      } else if (!any_clean || act.sequence > sequence_) {
-        sequence_ = act.sequence;
-        newest = s;
-        any_clean = true;
-        tail_rule =
+      } else {
+        const bool rule =
             fs != UnitState::kValid || fmt.version >= format::kSealVersion;
+        if (!any_clean || act.sequence > sequence_) {
+          if (any_clean) {
+            any_second = true;
+            second = newest;
+            second_sequence = sequence_;
+            second_tail_rule = tail_rule;
+          }
+          sequence_ = act.sequence;
+          newest = s;
+          any_clean = true;
+          tail_rule = rule;
+        } else if (!any_second || act.sequence > second_sequence) {
+          any_second = true;
+          second = s;
+          second_sequence = act.sequence;
+          second_tail_rule = rule;
+        }
       }
       any_active = true;
     }
@@ -479,6 +489,24 @@ Status Store::DoInit() {
     any_magic |= format::HasMagic(std::span(raw).first<8>());
     units_erased &= fs == UnitState::kErased && as == UnitState::kErased;
     if (s < kScratchSectors) m.info[s] = info;
+  }
+
+  // A torn activation unit whose random bits pass its CRC-16 (about one
+  // tear in 65,536) names a sequence from nowhere. Such a unit lies right
+  // after the sector that was active when it was written; if that sector
+  // continues a chain and the unit is more than a ring ahead of it, the
+  // unit is the torn one and the chain's head is the newest sector.
+  if (any_second && newest == RingNext(second) &&
+      sequence_ - second_sequence > sectors_) {
+    SectorInfo before;
+    CAIRN_TRY(SectorFacts(m, RingPrev(second), before));
+    if (before.prev_slots != kNotActive &&
+        before.sequence == static_cast<uint16_t>(second_sequence - 1)) {
+      if (newest < kScratchSectors) m.info[newest] = {1, kNotActive};
+      newest = second;
+      sequence_ = second_sequence;
+      tail_rule = second_tail_rule;
+    }
   }
 
   for (uint32_t s = 0; repaired_act != 0 && s < kScratchSectors; ++s) {
@@ -926,14 +954,7 @@ Status Store::FormatAll(bool erase) {
   bad_sectors_ = 0;
   worn_out_ = false;
   for (uint32_t s = 0; s < sectors_; ++s) {
-    uint32_t count = 0;
-    Status st = Status::Ok();
-    if (erase) {
-      if (!ReadFormat(s, count).ok()) count = 0;
-      ++count;
-      st = partition_->Erase(s, 1);
-    }
-    if (st.ok()) st = WriteFormat(s, count);
+    const Status st = erase ? Recycle(s) : WriteFormat(s, 0);
     if (st.IsUnavailable()) return st;
     if (!st.ok()) MarkBad(s);
   }
@@ -992,9 +1013,15 @@ Status Store::ReadFormat(uint32_t sector, uint32_t& erase_count) const {
   return Status::Ok();
 }
 
-Status Store::EraseAndFormat(uint32_t sector, uint32_t erase_count) {
+// Erases `sector` and formats it with its erase count plus one; the active
+// sector's count stands in for one that cannot be read.
+Status Store::Recycle(uint32_t sector) {
+  uint32_t count = 0;
+  if (!ReadFormat(sector, count).ok() && !ReadFormat(active_, count).ok()) {
+    count = 0;
+  }
   CAIRN_TRY(AsDataLoss(partition_->Erase(sector, 1)));
-  return WriteFormat(sector, erase_count & 0xFFFFFF);
+  return WriteFormat(sector, (count + 1) & 0xFFFFFF);
 }
 
 // Programs the header `raw` into the next slot of cursor `t` and reserves a
@@ -1202,14 +1229,7 @@ Status Store::PrepareFree(uint32_t sector) {
     CAIRN_TRY(AsReadFailure(partition_->Read(at, part)));
     clean = AllErased(part.data(), part.size(), partition_->erased_value());
   }
-  if (clean) return Status::Ok();
-  uint32_t count = 0;
-  if (fs == UnitState::kValid) {
-    count = fmt.erase_count + 1;
-  } else if (!ReadFormat(active_, count).ok()) {
-    count = 0;  // no better estimate: a neighbour's count is unreadable
-  }
-  return EraseAndFormat(sector, count);
+  return clean ? Status::Ok() : Recycle(sector);
 }
 
 // Records that `sector` failed to erase or program: it is erased and marked
@@ -1259,13 +1279,7 @@ Status Store::Activate() {
       if (LocSector(index_[i].location) != victim) continue;
       s = Status::ResourceExhausted();
       if (!active_closed_ && victim != active_) {  // 2 sectors: victim is A
-        const uint32_t first = a.slots;
-        s = CopyEntry(a, index_[i], index_[i].location);
-        if (s.IsDataLoss()) active_closed_ = !VoidFailed(a, first);
-        if (s.ok() || s.IsDataLoss()) {
-          slots_ = a.slots;
-          value_end_ = a.value_end;
-        }
+        s = CopyIntoActive(a, &index_[i]);
       }
       if (s.IsResourceExhausted() || s.IsDataLoss()) {
         s = CopyEntry(t, index_[i], unused);
@@ -1301,12 +1315,8 @@ Status Store::Activate() {
       ++data_sectors_;
       return Status::Ok();
     }
-    uint32_t count = 0;
-    if (!ReadFormat(victim, count).ok() && !ReadFormat(next, count).ok()) {
-      count = 0;
-    }
-    s = EraseAndFormat(victim, count + 1);
-    if (!s.ok() && !s.IsUnavailable()) s = EraseAndFormat(victim, count + 1);
+    s = Recycle(victim);
+    if (!s.ok() && !s.IsUnavailable()) s = Recycle(victim);
     if (!s.ok() && !s.IsUnavailable()) {
       MarkBad(victim);  // retired: its live entries were copied
       // The ring lost its free sector: make one now, so that every sector
@@ -1319,6 +1329,22 @@ Status Store::Activate() {
     }
     return s;
   }
+}
+
+// Appends a copy of the entry `item` names (or, with no `item`, the seal
+// the last copy may need) at cursor `t` in the active sector, where it
+// counts at once; the index then names the copy. A failed program is voided,
+// or else the active sector is closed.
+Status Store::CopyIntoActive(Cursor& t, IndexEntry* item) {
+  const uint32_t first = t.slots;
+  const Status s =
+      item == nullptr ? SealIfOpen(t) : CopyEntry(t, *item, item->location);
+  if (s.IsDataLoss()) active_closed_ = !VoidFailed(t, first);
+  if (s.ok() || s.IsDataLoss()) {
+    slots_ = t.slots;
+    value_end_ = t.value_end;
+  }
+  return s;
 }
 
 // With no free sector left, moves the oldest data sector's live entries into
@@ -1336,25 +1362,11 @@ Status Store::FreeOldest() {
   Cursor t{active_, slots_, value_end_};
   for (size_t i = 0; i < key_count_; ++i) {
     if (LocSector(index_[i].location) != oldest) continue;
-    const uint32_t first = t.slots;
-    const Status s = CopyEntry(t, index_[i], index_[i].location);
-    if (s.IsDataLoss()) active_closed_ = !VoidFailed(t, first);
-    if (s.ok() || s.IsDataLoss()) {
-      slots_ = t.slots;
-      value_end_ = t.value_end;
-    }
-    if (!s.ok()) return s;
+    CAIRN_TRY(CopyIntoActive(t, &index_[i]));
   }
-  const uint32_t first = t.slots;
-  const Status sealed = SealIfOpen(t);
-  if (sealed.IsDataLoss()) active_closed_ = !VoidFailed(t, first);
-  slots_ = t.slots;
-  value_end_ = t.value_end;
-  CAIRN_TRY(sealed);
+  CAIRN_TRY(CopyIntoActive(t, nullptr));
   --data_sectors_;
-  uint32_t count = 0;
-  if (!ReadFormat(oldest, count).ok()) count = 0;
-  const Status s = EraseAndFormat(oldest, count + 1);
+  const Status s = Recycle(oldest);
   if (s.IsUnavailable()) return s;
   if (!s.ok()) MarkBad(oldest);
   return Status::Ok();

@@ -265,6 +265,7 @@ class Store {
   Status Activate();
   Status PrepareFree(uint32_t sector);
   Status FreeOldest();
+  Status CopyIntoActive(Cursor& t, IndexEntry* item);
   void MarkBad(uint32_t sector);
   void NoteBad(uint32_t sector);
   bool Fits(const Cursor& t, size_t bytes) const;
@@ -284,7 +285,7 @@ class Store {
   Status WriteFormat(uint32_t sector, uint32_t erase_count);
   Status WriteActivation(uint32_t sector, uint32_t sequence,
                          uint16_t prev_slots);
-  Status EraseAndFormat(uint32_t sector, uint32_t erase_count);
+  Status Recycle(uint32_t sector);
   Status EnsureLiveBytes() const;
 
   // Field order packs the object: 52 bytes on a 32-bit target.
