@@ -10,9 +10,15 @@
 //   cairn_damage failprog IMG N KEY VALUE  Put KEY=VALUE with the N-th
 //                                          program call failing (the store
 //                                          voids it and writes again)
+//   cairn_damage tornact IMG SEQ           program an activation unit with
+//                                          sequence SEQ into the sector after
+//                                          the active one (a torn activation
+//                                          that passed its CRC by chance)
 // Addresses are absolute flash addresses (decimal or 0x-hex).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <string>
 
@@ -88,6 +94,26 @@ int main(int argc, char** argv) {
                           std::as_bytes(std::span(value.data(), value.size())));
       fmt::print("put returned {}\n", s.str());
       flash.ClearFaults();
+    } else if (cmd == "tornact") {
+      const PartitionSpec& spec = image->Partition("", PartitionKind::kKvs);
+      const KvsScan scan = ScanKvs(*image, spec);
+      const SectorInfo* active = nullptr;
+      for (const SectorInfo& si : scan.sectors) {
+        if (si.activation_state == kvs::format::UnitState::kValid &&
+            (active == nullptr ||
+             si.activation.sequence > active->activation.sequence)) {
+          active = &si;
+        }
+      }
+      if (active == nullptr) throw Error(kExitUsage, "no active sector");
+      const SectorInfo& next =
+          scan.sectors[(active->index + 1) % scan.sectors.size()];
+      std::array<std::byte, 8> unit;
+      kvs::format::EncodeActivationUnit({static_cast<uint32_t>(num(3)), 34111},
+                                        unit);
+      const size_t at =
+          next.address + kvs::format::UnitSize(image->layout().alignment);
+      std::copy(unit.begin(), unit.end(), flash.bytes().begin() + at);
     } else {
       throw Error(kExitUsage, "unknown command " + cmd);
     }

@@ -180,15 +180,23 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   const uint32_t n = spec.sector_count;
   uint32_t bad = 0;
   bool any_active = false;
-  uint32_t newest = 0;
-  uint32_t newest_seq = 0;
+  uint32_t newest = 0, newest_seq = 0;
+  bool any_second = false;
+  uint32_t second = 0, second_seq = 0;  // the runner-up
   for (const SectorInfo& si : scan.sectors) {
     if (si.format_state == UnitState::kBad) {
       ++bad;
     } else if (si.activation_state == UnitState::kValid) {
       if (!any_active || si.activation.sequence > newest_seq) {
+        any_second = any_active;
+        second = newest;
+        second_seq = newest_seq;
         newest_seq = si.activation.sequence;
         newest = si.index;
+      } else if (!any_second || si.activation.sequence > second_seq) {
+        any_second = true;
+        second = si.index;
+        second_seq = si.activation.sequence;
       }
       any_active = true;
     }
@@ -210,6 +218,17 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
     }
     return s;
   };
+  // As mount does: a torn activation unit that passed its CRC-16 by chance
+  // right after a chain's head, more than a ring ahead of it, is not the
+  // newest sector (it shows as a stale sector outside the ring).
+  if (any_second && newest == next(second) && newest_seq - second_seq > n) {
+    const SectorInfo& before = scan.sectors[prev(second)];
+    if (before.activation_state == UnitState::kValid &&
+        before.activation.sequence == second_seq - 1) {
+      newest = second;
+      newest_seq = second_seq;
+    }
+  }
   // distance from the active sector for data sectors, -1 otherwise
   std::vector<int64_t> distance(n, -1);
   uint32_t oldest_distance = 0;
