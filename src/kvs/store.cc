@@ -59,6 +59,7 @@ constexpr uint16_t kNotActive = 0xFFFF;  // SectorInfo::prev_slots
 struct Store::Mount {
   std::array<std::byte, kMountChunk> chunk;
   std::array<SectorInfo, kScratchSectors> info;
+  uint32_t torn = 0xFFFFFFFFu;  // a sector whose activation unit is ignored
 };
 
 // Where the next entry goes: a sector being filled.
@@ -396,6 +397,10 @@ Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
 }
 
 Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
+  if (sector == m.torn) {
+    info = {1, kNotActive};
+    return Status::Ok();
+  }
   if (sector < kScratchSectors) {
     info = m.info[sector];
     return Status::Ok();
@@ -502,7 +507,7 @@ Status Store::DoInit() {
     CAIRN_TRY(SectorFacts(m, RingPrev(second), before));
     if (before.prev_slots != kNotActive &&
         before.sequence == static_cast<uint16_t>(second_sequence - 1)) {
-      if (newest < kScratchSectors) m.info[newest] = {1, kNotActive};
+      m.torn = newest;
       newest = second;
       sequence_ = second_sequence;
       tail_rule = second_tail_rule;
