@@ -228,6 +228,12 @@ void Store::IndexErase(size_t pos) {
 
 // --------------------------------------------------------- reading entries
 
+// A read for the store's own work, whose failure says nothing about the
+// data read (see AsReadFailure).
+Status Store::ReadAt(size_t address, std::span<std::byte> out) const {
+  return AsReadFailure(partition_->Read(address, out));
+}
+
 // Reads the slot `slot` of `sector` whose value region ends at `value_end`.
 // Fills `entry`; DATA_LOSS if the slot does not decode or does not fit.
 Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
@@ -239,8 +245,7 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
     std::array<std::byte, 4> len;
     const size_t len_unit = partition_->AlignUp(format::kExtendedSizeBytes);
     if (value_end < len_unit) return Status::DataLoss();
-    CAIRN_TRY(AsReadFailure(
-        partition_->Read(SectorAddress(sector) + value_end - len_unit, len)));
+    CAIRN_TRY(ReadAt(SectorAddress(sector) + value_end - len_unit, len));
     uint32_t size = 0;
     const format::SizeState state = format::DecodeExtendedSize(len, size);
     entry.size = size;
@@ -294,7 +299,7 @@ Status Store::CheckValue(const Entry& entry, std::span<std::byte> out,
       const size_t limit = pos < offset ? offset : entry.size;
       dest = std::span(scratch).first(std::min(scratch.size(), limit - pos));
     }
-    CAIRN_TRY(AsReadFailure(partition_->Read(entry.value_address + pos, dest)));
+    CAIRN_TRY(ReadAt(entry.value_address + pos, dest));
     crc = Crc16::Update(crc, dest);
     pos += dest.size();
   }
@@ -887,8 +892,8 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
         SectorHeader() + (size_t{pending_slot} + 2) * unit_ <= value_end) {
       std::byte tail = static_cast<std::byte>(pending.header.crc >> 8);
       if (pending.region != 0) {
-        CAIRN_TRY(AsReadFailure(partition_->Read(
-            pending.value_address + TailOffset(pending), std::span(&tail, 1))));
+        CAIRN_TRY(ReadAt(pending.value_address + TailOffset(pending),
+                         std::span(&tail, 1)));
       }
       if (tail == erased) check = Status::DataLoss();
     }
@@ -925,8 +930,7 @@ Status Store::CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
   if (slot == 0) return own;
   std::array<std::byte, 8> raw;
   Entry prev;
-  CAIRN_TRY(
-      AsReadFailure(partition_->Read(SlotAddress(sector, slot - 1), raw)));
+  CAIRN_TRY(ReadAt(SlotAddress(sector, slot - 1), raw));
   if (!ReadSlot(sector, slot - 1, value_end + last.region, raw, prev).ok() ||
       prev.header.key != last.header.key ||
       prev.header.size_code != last.header.size_code ||
@@ -943,10 +947,8 @@ Status Store::CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
   std::array<std::byte, 32> a, b;
   for (size_t pos = 0; pos < last.size; pos += a.size()) {
     const size_t n = std::min(a.size(), last.size - pos);
-    CAIRN_TRY(AsReadFailure(
-        partition_->Read(last.value_address + pos, std::span(a).first(n))));
-    CAIRN_TRY(AsReadFailure(
-        partition_->Read(prev.value_address + pos, std::span(b).first(n))));
+    CAIRN_TRY(ReadAt(last.value_address + pos, std::span(a).first(n)));
+    CAIRN_TRY(ReadAt(prev.value_address + pos, std::span(b).first(n)));
     if (std::memcmp(a.data(), b.data(), n) != 0) return Status::DataLoss();
   }
   return Status::Ok();
@@ -984,8 +986,7 @@ Status Store::ProgramVerified(size_t address,
   std::array<std::byte, 64> back;
   for (size_t pos = 0; pos < data.size(); pos += back.size()) {
     const size_t n = std::min(back.size(), data.size() - pos);
-    CAIRN_TRY(AsReadFailure(
-        partition_->Read(address + pos, std::span(back).first(n))));
+    CAIRN_TRY(ReadAt(address + pos, std::span(back).first(n)));
     if (std::memcmp(back.data(), data.data() + pos, n) != 0) {
       return Status::DataLoss();
     }
@@ -1142,8 +1143,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   const size_t end = t.value_end;
   std::array<std::byte, 8> raw;
   Entry e;
-  CAIRN_TRY(AsReadFailure(
-      partition_->Read(SlotAddress(sector, LocSlot(item.location)), raw)));
+  CAIRN_TRY(ReadAt(SlotAddress(sector, LocSlot(item.location)), raw));
   Status read =
       ReadSlot(sector, LocSlot(item.location), LocValue(item.location), raw, e);
   if (read.IsUnavailable()) return read;
@@ -1160,8 +1160,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
     const Status good = ReadGoodCopy(loc, item.key, e, {}, 0);
     if (good.IsUnavailable()) return good;
     CAIRN_TRY(AsReadFailure(good.IsDataLoss() ? Status::Ok() : good));
-    CAIRN_TRY(AsReadFailure(
-        partition_->Read(SlotAddress(LocSector(loc), LocSlot(loc)), raw)));
+    CAIRN_TRY(ReadAt(SlotAddress(LocSector(loc), LocSlot(loc)), raw));
   }
   // Room for every copy first: a partial set would be left unaccounted.
   if (!Fits(t, Footprint(e.region))) return Status::ResourceExhausted();
@@ -1203,7 +1202,7 @@ Status Store::CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
   for (size_t pos = 0; pos < e.region; pos += step) {
     const std::span<std::byte> part =
         std::span(chunk).first(std::min(step, e.region - pos));
-    CAIRN_TRY(AsReadFailure(partition_->Read(e.value_address + pos, part)));
+    CAIRN_TRY(ReadAt(e.value_address + pos, part));
     CAIRN_TRY(ProgramVerified(to + pos, part));
     if (tail_at >= pos && tail_at - pos < part.size()) {
       tail = part[tail_at - pos];
@@ -1231,7 +1230,7 @@ Status Store::PrepareFree(uint32_t sector) {
   for (size_t at = SectorAddress(sector) + SectorHeader(); clean && at < end;
        at += chunk.size()) {
     const auto part = std::span(chunk).first(std::min(chunk.size(), end - at));
-    CAIRN_TRY(AsReadFailure(partition_->Read(at, part)));
+    CAIRN_TRY(ReadAt(at, part));
     clean = AllErased(part.data(), part.size(), partition_->erased_value());
   }
   return clean ? Status::Ok() : Recycle(sector);

@@ -193,6 +193,7 @@ class Store {
   static constexpr uint32_t kNoLimit = 0xFFFFFFFFu;
 
   Status GetExact(Key key, std::span<std::byte> out) const;
+  Status ReadAt(size_t address, std::span<std::byte> out) const;
   Status Prepare();
 
   // Geometry.
