@@ -1162,8 +1162,12 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
     CAIRN_TRY(AsReadFailure(good.IsDataLoss() ? Status::Ok() : good));
     CAIRN_TRY(ReadAt(SlotAddress(LocSector(loc), LocSlot(loc)), raw));
   }
-  // Room for every copy first: a partial set would be left unaccounted.
-  if (!Fits(t, Footprint(e.region))) return Status::ResourceExhausted();
+  // Room for every copy first: a partial set would be left unaccounted. A
+  // copy into the active sector counts at once, so like a write it leaves
+  // room for one more slot: the tail rule must be able to judge it.
+  if (!Fits(t, Footprint(e.region) + (t.sector == active_ ? unit_ : 0u))) {
+    return Status::ResourceExhausted();
+  }
   // A single copy becomes plain (a committed batch member no longer needs
   // its run); several form a run of their own, like a write's copies. The
   // kind is outside the checksum, so the CRC is carried unchanged.
@@ -1363,7 +1367,11 @@ Status Store::FreeOldest() {
     needs_remount_ = active_closed_;
     return Status::ResourceExhausted();
   }
-  Cursor t{active_, slots_, value_end_};
+  // The active sector may end with an entry copied there by a reclaim
+  // whose new sector then failed, still unsealed: sealing whenever the
+  // sector holds a slot costs 8 bytes on this rare path and makes sure no
+  // source of such an entry is erased first.
+  Cursor t{active_, slots_, value_end_, slots_ > 0};
   for (size_t i = 0; i < key_count_; ++i) {
     if (LocSector(index_[i].location) != oldest) continue;
     CAIRN_TRY(CopyIntoActive(t, &index_[i]));

@@ -43,6 +43,16 @@ class KvsApiTest : public ::testing::Test {
   std::vector<std::byte> Image() const {
     return std::vector<std::byte>(flash_.bytes().begin(), flash_.bytes().end());
   }
+
+  // Puts a 10-byte value under each of keys 1 to `count`.
+  static Shadow PutKeys(Store& kvs, Key count) {
+    Shadow shadow;
+    for (Key k = 1; k <= count; ++k) {
+      shadow[k] = MakeValue(10, k);
+      EXPECT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+    }
+    return shadow;
+  }
 };
 
 // ------------------------------------------------------------------ Init
@@ -478,11 +488,7 @@ TEST_F(KvsApiTest, IterationVisitsLiveKeysInOrder) {
 TEST_F(KvsApiTest, IndexFullRefusesNewKeysOnly) {
   KeyValueStore<4> kvs(partition_);
   ASSERT_EQ(kvs.Init(), Status::Ok());
-  Shadow shadow;
-  for (Key k = 1; k <= 4; ++k) {
-    shadow[k] = MakeValue(10, k);
-    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-  }
+  Shadow shadow = PutKeys(kvs, 4);
   flash_.ResetCounters();
   EXPECT_EQ(kvs.Put(5, Bytes("no room")), Status::ResourceExhausted());
   EXPECT_EQ(flash_.counters().program_calls, 0u) << "nothing written";
@@ -515,57 +521,34 @@ TEST_F(KvsApiTest, IndexFullRefusesNewKeysOnly) {
   EXPECT_EQ(small.Init(), Status::ResourceExhausted());
 }
 
-// A batch that first deletes a key and then adds a new one never holds more
-// keys than the index, at any point of its application (in op order, which is
-// also how mount replays it), so it must be accepted on a full index.
-TEST_F(KvsApiTest, BatchThatFreesAnIndexSlotFirstFitsAFullIndex) {
-  KeyValueStore<4> kvs(partition_);
-  ASSERT_EQ(kvs.Init(), Status::Ok());
-  Shadow shadow;
-  for (Key k = 1; k <= 4; ++k) {
-    shadow[k] = MakeValue(10, k);
-    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-  }
-  const std::string five = "five";
-  Batch<2> swap;
-  ASSERT_EQ(swap.Delete(2), Status::Ok());
-  ASSERT_EQ(swap.Put(5, Bytes(five)), Status::Ok());
-  const Status s = kvs.Commit(swap);
-  EXPECT_EQ(s, Status::Ok())
-      << "REGRESSION (fixed in edd2020): WriteOps counts new keys but not keys "
-         "the batch deletes "
-         "first";
-  if (s.ok()) {
+// A batch that deletes a key and adds a new one leaves as many keys as it
+// found, so it must be accepted on a full index, in either order, and the
+// store must mount it again: the store applies the delete first, and so does
+// mount when the index runs full (bug 20: with the add first the store
+// became unmountable, RESOURCE_EXHAUSTED).
+TEST_F(KvsApiTest, BatchThatSwapsAKeyFitsAFullIndexInEitherOrder) {
+  for (const bool delete_first : {true, false}) {
+    flash_.Reset();
+    KeyValueStore<4> kvs(partition_);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    Shadow shadow = PutKeys(kvs, 4);
+    const std::string five = "five";
+    Batch<2> swap;
+    if (delete_first) {
+      ASSERT_EQ(swap.Delete(2), Status::Ok());
+    }
+    ASSERT_EQ(swap.Put(5, Bytes(five)), Status::Ok());
+    if (!delete_first) {
+      ASSERT_EQ(swap.Delete(2), Status::Ok());
+    }
+    ASSERT_EQ(kvs.Commit(swap), Status::Ok()) << delete_first;
     shadow.erase(2);
     shadow[5] = five;
+    EXPECT_TRUE(MatchesShadow(kvs, shadow)) << delete_first;
+    KeyValueStore<4> again(partition_);
+    ASSERT_EQ(again.Init(), Status::Ok()) << delete_first;
+    EXPECT_TRUE(MatchesShadow(again, shadow)) << delete_first;
   }
-  EXPECT_TRUE(MatchesShadow(kvs, shadow));
-  KeyValueStore<4> again(partition_);
-  ASSERT_EQ(again.Init(), Status::Ok());
-  EXPECT_TRUE(MatchesShadow(again, shadow));
-}
-
-// The same batch with the new key first: the store applies deletes before
-// adds, and so must mount, or a full index makes the store unmountable.
-TEST_F(KvsApiTest, BatchThatAddsBeforeItDeletesRemountsOnAFullIndex) {
-  KeyValueStore<4> kvs(partition_);
-  ASSERT_EQ(kvs.Init(), Status::Ok());
-  Shadow shadow;
-  for (Key k = 1; k <= 4; ++k) {
-    shadow[k] = MakeValue(10, k);
-    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-  }
-  const std::string five = "five";
-  Batch<2> swap;
-  ASSERT_EQ(swap.Put(5, Bytes(five)), Status::Ok());
-  ASSERT_EQ(swap.Delete(2), Status::Ok());
-  ASSERT_EQ(kvs.Commit(swap), Status::Ok());
-  shadow.erase(2);
-  shadow[5] = five;
-  EXPECT_TRUE(MatchesShadow(kvs, shadow));
-  KeyValueStore<4> again(partition_);
-  ASSERT_EQ(again.Init(), Status::Ok());
-  EXPECT_TRUE(MatchesShadow(again, shadow));
 }
 
 TEST_F(KvsApiTest, FlashFullKeepsAcknowledgedDataAndDeleteFreesRoom) {
@@ -626,6 +609,38 @@ TEST_F(KvsApiTest, UpdateAtFullCapacityIsAccepted) {
     if (s.ok()) shadow[k] = v;
   }
   EXPECT_TRUE(MatchesShadow(kvs, shadow));
+}
+
+// Entries never span sectors, so the limit of docs/api.md assumes they pack
+// closely. Values over half a sector each take a sector of their own: here
+// three 600-byte values (1,824 live bytes, under the 2,016-byte limit) fill
+// the ring, and updating one of them is refused although the live data
+// would not grow. The data stays intact, and a refusal costs at most one
+// turn of the ring in erases. (Documented limitation, docs/api.md.)
+TEST(KvsLimitTest, LargeValuesThatDoNotPackAreRefusedAfterOneTurn) {
+  RamFlash<1024, 4> flash;  // 1,008 usable bytes per sector
+  FlashPartition partition(flash);
+  KeyValueStore<8> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  Shadow shadow;
+  for (Key k = 1; k <= 3; ++k) {
+    shadow[k] = MakeValue(600, k);
+    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok()) << k;
+  }
+  EXPECT_LE(kvs.GetStats().live_bytes, 2016u);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    flash.ResetCounters();
+    EXPECT_EQ(kvs.Put(1, Bytes(MakeValue(600, 100))),
+              Status::ResourceExhausted());
+    EXPECT_LE(flash.counters().sector_erases, 5u) << "attempt " << attempt;
+  }
+  EXPECT_TRUE(MatchesShadow(kvs, shadow));
+  // Small writes still go in, and the store mounts as it was.
+  shadow[9] = "x";
+  ASSERT_EQ(kvs.Put(9, Bytes(shadow[9])), Status::Ok());
+  KeyValueStore<8> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_TRUE(MatchesShadow(again, shadow));
 }
 
 // ---------------------------------------------------------------- batches

@@ -120,6 +120,33 @@ class KvsCorruptionTest : public ::testing::Test {
     return test::ScanSlots(partition_, flash_.bytes(), sector);
   }
 
+  // The slot of `key` in the highest-numbered sector that holds one.
+  SlotInfo FindSlot(Key key) const {
+    SlotInfo found{};
+    for (uint32_t sector = 0; sector < kSectors; ++sector) {
+      for (const SlotInfo& si : Slots(sector)) {
+        if (si.header.key == key) found = si;
+      }
+    }
+    return found;
+  }
+
+  // Commits a batch that puts keys 30, 31 and 32, then puts keys 33 to 36
+  // so that the batch is not the last write.
+  void CommitBatchOf30To32() {
+    const std::string a = MakeValue(50, 1), b = MakeValue(50, 2),
+                      c = MakeValue(50, 3);
+    Batch<3> batch;
+    ASSERT_EQ(batch.Put(30, Bytes(a)), Status::Ok());
+    ASSERT_EQ(batch.Put(31, Bytes(b)), Status::Ok());
+    ASSERT_EQ(batch.Put(32, Bytes(c)), Status::Ok());
+    ASSERT_EQ(kvs_->Commit(batch), Status::Ok());
+    shadow_[30] = a;
+    shadow_[31] = b;
+    shadow_[32] = c;
+    for (Key k = 33; k < 37; ++k) Put(k, V(k, 0));
+  }
+
   void Remount() {
     kvs_ = std::make_unique<Kvs>(partition_);
     init_ = kvs_->Init();
@@ -199,28 +226,9 @@ TEST_F(KvsCorruptionTest, ValueFlipInActiveSector) {
 // A damaged value inside a committed batch: only that key is lost; the
 // batch's other members and everything else read right.
 TEST_F(KvsCorruptionTest, ValueFlipInBatchMember) {
-  const std::string a = MakeValue(50, 1), b = MakeValue(50, 2),
-                    c = MakeValue(50, 3);
-  Batch<3> batch;
-  ASSERT_EQ(batch.Put(30, Bytes(a)), Status::Ok());
-  ASSERT_EQ(batch.Put(31, Bytes(b)), Status::Ok());
-  ASSERT_EQ(batch.Put(32, Bytes(c)), Status::Ok());
-  ASSERT_EQ(kvs_->Commit(batch), Status::Ok());
-  shadow_[30] = a;
-  shadow_[31] = b;
-  shadow_[32] = c;
-  for (Key k = 33; k < 37; ++k) Put(k, V(k, 0));  // the batch is not last
-  SlotInfo member{};
-  bool found = false;
-  for (uint32_t sector = 0; sector < kSectors && !found; ++sector) {
-    for (const SlotInfo& si : Slots(sector)) {
-      if (si.header.key == 31) {
-        member = si;
-        found = true;
-      }
-    }
-  }
-  ASSERT_TRUE(found);
+  ASSERT_NO_FATAL_FAILURE(CommitBatchOf30To32());
+  const SlotInfo member = FindSlot(31);
+  ASSERT_EQ(member.header.key, 31u);
   ASSERT_EQ(member.header.kind, format::Kind::kBatchMember);
   flash_.FlipBit(member.value_address + 10, 6);
   EXPECT_TRUE(NoWrongData(*kvs_, shadow_, {31}));
@@ -299,23 +307,8 @@ TEST_F(KvsCorruptionTest, SlotHeaderFlipInBatchIsRepaired) {
   for (const Key target : {31u, 32u}) {
     for (unsigned bit = 0; bit < 48; bit += 7) {
       Build();
-      const std::string a = MakeValue(50, 1), b = MakeValue(50, 2),
-                        c = MakeValue(50, 3);
-      Batch<3> batch;
-      ASSERT_EQ(batch.Put(30, Bytes(a)), Status::Ok());
-      ASSERT_EQ(batch.Put(31, Bytes(b)), Status::Ok());
-      ASSERT_EQ(batch.Put(32, Bytes(c)), Status::Ok());
-      ASSERT_EQ(kvs_->Commit(batch), Status::Ok());
-      shadow_[30] = a;
-      shadow_[31] = b;
-      shadow_[32] = c;
-      for (Key k = 33; k < 37; ++k) Put(k, V(k, 0));  // the batch is not last
-      SlotInfo slot{};
-      for (uint32_t sector = 0; sector < kSectors; ++sector) {
-        for (const SlotInfo& si : Slots(sector)) {
-          if (si.header.key == target) slot = si;
-        }
-      }
+      ASSERT_NO_FATAL_FAILURE(CommitBatchOf30To32());
+      const SlotInfo slot = FindSlot(target);
       ASSERT_EQ(slot.header.key, target);
       flash_.FlipBit(slot.header_address + bit / 8, bit % 8);
       Remount();

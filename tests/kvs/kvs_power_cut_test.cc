@@ -21,6 +21,7 @@
 #include "cairn/kvs/format.h"
 #include "cairn/kvs/key_value_store.h"
 #include "gtest/gtest.h"
+#include "kvs/kvs_test_util.h"
 
 namespace cairn::kvs {
 namespace {
@@ -367,26 +368,13 @@ TEST(KvsPowerCut, FailedProgramThenCut) {
   EXPECT_EQ(refused, 0u);
 }
 
-// A value of `size` letters under `key` whose entry CRC equals the CRC of
-// `size` erased (0xFF) bytes.
-std::string ErasedCrcCollider(Key key, size_t size, uint64_t x) {
-  const std::string erased(size, '\xFF');
-  const uint16_t seed = format::EntryCrcSeed(key, static_cast<uint16_t>(size));
-  const uint16_t target = Crc16::Update(seed, std::as_bytes(std::span(erased)));
-  std::string value(size, 'a');
-  do {
-    for (char& c : value) c = static_cast<char>('a' + Next(x) % 26);
-  } while (Crc16::Update(seed, std::as_bytes(std::span(value))) != target);
-  return value;
-}
-
 // A value whose CRC equals the CRC of an erased region of the same size: a
 // cut between its header and its value must not leave the header with an
 // erased value that passes the check (found by the long campaign on EEPROM,
 // where it read back as 20 bytes of 0xFF).
 TEST(KvsPowerCut, ValueWhoseChecksumMatchesErasedBytes) {
   constexpr Key kKey = 7;
-  const std::string collider = ErasedCrcCollider(kKey, 20, 0x5eed);
+  const std::string collider = test::ErasedCrcCollider(kKey, 20, 0x5eed);
 
   const std::string old = "the old value";
   RamFlash<512, 4> flash;
@@ -429,7 +417,7 @@ TEST(KvsPowerCut, ValueWhoseChecksumMatchesErasedBytes) {
 // was looked for in the failed region and read back erased bytes as OK.
 TEST(KvsPowerCut, FailedValueFirstProgramIsNotAppendedOver) {
   constexpr Key kKey = 7;
-  const std::string collider = ErasedCrcCollider(kKey, 20, 0xfee1);
+  const std::string collider = test::ErasedCrcCollider(kKey, 20, 0xfee1);
 
   RamFlash<512, 4> flash;
   FlashPartition partition(flash);

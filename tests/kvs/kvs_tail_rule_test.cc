@@ -419,5 +419,98 @@ TEST_P(KvsTailRuleWear, EntriesMovedWithoutAFreeSectorKeepTheirSeal) {
 INSTANTIATE_TEST_SUITE_P(Variants, KvsTailRuleWear,
                          ::testing::Values(4, 11, 12, 21));
 
+// A reclaim copies a live entry into the free space of the active sector,
+// where it counts at once, so the copy must leave room for the tail rule
+// like a write does. Here the copy would have filled the sector exactly:
+// cut after its header, the value read erased bytes, and a value whose CRC
+// equals that of erased bytes read back as 20 x 0xFF with OK.
+TEST(KvsTailRule, CopyIntoTheActiveSectorLeavesRoomForTheRule) {
+  constexpr Key kKey = 1, kFiller = 2, kPad = 3, kTrigger = 4;
+  const std::string collider = test::ErasedCrcCollider(kKey, 20, 0x5eed);
+  RamFlash<1024, 4> flash;  // 1,008 usable bytes per sector
+  FlashPartition partition(flash);
+  uint64_t cuts = 0;
+  for (TearMode mode : {TearMode::kPrefix, TearMode::kRandomBits}) {
+    for (uint64_t cut = 0;; ++cut) {
+      flash.Reset();
+      flash.ClearFaults();
+      flash.PowerOn();
+      Shadow before;
+      {
+        Kvs kvs(partition);
+        ASSERT_EQ(kvs.Init(), Status::Ok());
+        ASSERT_EQ(kvs.Put(kKey, Bytes(collider)), Status::Ok());
+        const std::string filler(200, 'f');
+        while (kvs.GetStats().free_bytes >= 2016) {
+          ASSERT_EQ(kvs.Put(kFiller, Bytes(filler)), Status::Ok());
+        }
+        // Leave the active sector exactly one slot and key 1's value free.
+        const size_t active_free = kvs.GetStats().free_bytes - 1008;
+        ASSERT_GE(active_free, 36u);
+        const std::string pad(active_free - 36, 'p');
+        ASSERT_EQ(kvs.Put(kPad, Bytes(pad)), Status::Ok());
+        ASSERT_EQ(kvs.GetStats().free_bytes - 1008, 28u);
+        before = {{kKey, collider}, {kFiller, filler}, {kPad, pad}};
+        flash.CutPowerAt(cut, mode);
+        kvs.Put(kTrigger, Bytes(std::string(100, 't'))).IgnoreError();
+      }
+      const bool was_cut = flash.power_is_cut();
+      ASSERT_NO_FATAL_FAILURE(ExpectOldOrNew(flash, partition, before, kTrigger,
+                                             std::string(100, 't'), cut));
+      if (!was_cut) break;
+      ++cuts;
+    }
+  }
+  EXPECT_GT(cuts, 20u);
+}
+
+// A reclaim copies an entry whose last byte is erased into the active
+// sector; then the new sector fails twice and is marked bad, and the store
+// frees the oldest sector, which held that entry's source. The copy must be
+// sealed before the source is erased, or a power cut right after leaves the
+// copy unsealed at the end of the active sector and the key is lost.
+TEST(KvsTailRule, CopyLeftLastByAFailedReclaimIsSealedBeforeItsSourceGoes) {
+  constexpr Key kKey = 1, kFiller = 2, kTrigger = 4;
+  std::string value(20, 'k');
+  value.back() = '\xFF';
+  RamFlash<1024, 4> flash;
+  FlashPartition partition(flash);
+  uint64_t cases = 0;
+  for (uint32_t fail = 0; fail < 4; ++fail) {
+    for (uint64_t cut = 0;; ++cut) {
+      flash.Reset();
+      flash.ClearFaults();
+      flash.PowerOn();
+      flash.SetEnduranceAll(0, WearMode::kFail);
+      {
+        Kvs kvs(partition);
+        ASSERT_EQ(kvs.Init(), Status::Ok());
+        ASSERT_EQ(kvs.Put(kKey, Bytes(value)), Status::Ok());
+        const std::string filler(200, 'f');
+        while (kvs.GetStats().free_bytes >= 2016) {
+          ASSERT_EQ(kvs.Put(kFiller, Bytes(filler)), Status::Ok());
+        }
+        // Sector 3 is the free one: its programs fail once it has been
+        // erased again, and one program of this Put fails as well.
+        flash.SetEndurance(3, 1, WearMode::kFail);
+        flash.FailNext(FlashOp::kProgram, fail, Status::Internal());
+        flash.CutPowerAt(cut, TearMode::kPrefix);
+        kvs.Put(kTrigger, Bytes(std::string(900, 't'))).IgnoreError();
+      }
+      const bool was_cut = flash.power_is_cut();
+      flash.PowerOn();
+      flash.ClearFaults();
+      flash.SetEnduranceAll(0, WearMode::kFail);
+      Kvs kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok()) << "fail " << fail << " cut " << cut;
+      EXPECT_EQ(ReadString(kvs, kKey), value)
+          << "fail " << fail << " cut " << cut;
+      ++cases;
+      if (!was_cut) break;
+    }
+  }
+  EXPECT_GT(cases, 100u);
+}
+
 }  // namespace
 }  // namespace cairn::kvs

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/checksum.h"
 #include "cairn/flash/ram_flash.h"
 #include "cairn/kvs/format.h"
 #include "cairn/kvs/key_value_store.h"
@@ -48,6 +49,20 @@ inline std::string MakeValue(size_t len, uint64_t tag) {
   uint64_t x = tag * 0x9E3779B97F4A7C15ull + 1;
   for (char& c : v) c = static_cast<char>(Next(x) >> 56);
   return v;
+}
+
+// A value of `size` letters under `key` whose entry CRC equals the CRC of
+// `size` erased (0xFF) bytes: a cut that leaves its value erased passes the
+// checksum.
+inline std::string ErasedCrcCollider(Key key, size_t size, uint64_t x) {
+  const std::string erased(size, '\xFF');
+  const uint16_t seed = format::EntryCrcSeed(key, static_cast<uint16_t>(size));
+  const uint16_t target = Crc16::Update(seed, Bytes(erased));
+  std::string value(size, 'a');
+  do {
+    for (char& c : value) c = static_cast<char>('a' + Next(x) % 26);
+  } while (Crc16::Update(seed, Bytes(value)) != target);
+  return value;
 }
 
 // Reads a value of any size (up to `max`) into a string.
