@@ -276,7 +276,13 @@ Status Store::ReadEntry(uint32_t loc, Key key, Entry& entry) const {
   const uint32_t slot = LocSlot(loc);
   std::array<std::byte, 8> raw;
   CAIRN_TRY(AsDataLoss(partition_->Read(SlotAddress(sector, slot), raw)));
-  CAIRN_TRY(ReadSlot(sector, slot, LocValue(loc), raw, entry));
+  Status read = ReadSlot(sector, slot, LocValue(loc), raw, entry);
+  // A header with a flipped bit: the correction that mount made, which the
+  // value's checksum confirms.
+  if (read.IsDataLoss()) {
+    read = RepairSlot(sector, slot, LocValue(loc), raw, entry);
+  }
+  CAIRN_TRY(read);
   if (entry.header.key != key || entry.header.kind == Kind::kLost ||
       entry.header.is_tombstone()) {
     return Status::DataLoss();
@@ -728,6 +734,26 @@ bool Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
   return true;
 }
 
+// True if the decoded header `h` of slot `slot` is a seal or a void marker
+// (naming a value end up to `limit`).
+bool Store::IsMarker(const SlotHeader& h, uint32_t slot, size_t limit) const {
+  size_t end;
+  return format::IsSealMarker(h) || VoidEnd(h, slot, limit, end);
+}
+
+// A slot that is neither an entry nor a marker: the marker one flipped bit
+// of its eight bytes made it from, if any (into `h`).
+bool Store::RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
+                         size_t limit, SlotHeader& h) const {
+  for (int bit = 0; bit < 64; ++bit) {
+    std::array<std::byte, 8> fixed;
+    std::copy(raw.begin(), raw.end(), fixed.begin());
+    fixed[bit / 8] ^= std::byte(1u << (bit % 8));
+    if (format::DecodeSlot(fixed, h) && IsMarker(h, slot, limit)) return true;
+  }
+  return false;
+}
+
 // Reads the void marker in the decoded header `h` (slot `slot`); false if it
 // is none or names a value end outside [end of its slot, `limit`].
 bool Store::VoidEnd(const SlotHeader& h, uint32_t slot, size_t limit,
@@ -796,12 +822,21 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       }
       break;
     }
-    // The two markers are recognised from one decode of the header.
+    // The two markers are recognised from one decode of the header; one
+    // with a flipped bit is corrected (it has no value to confirm it, but a
+    // CRC of its own), as the slots after it would be lost otherwise.
     SlotHeader marker;
-    const bool decoded = format::DecodeSlot(raw, marker);
+    const size_t void_limit = have_pending ? pending_end : value_end;
     size_t void_end = 0;
-    if (decoded && VoidEnd(marker, slot, have_pending ? pending_end : value_end,
-                           void_end)) {
+    bool decoded = format::DecodeSlot(raw, marker);
+    if (!damaged &&
+        (!decoded || (marker.kind == Kind::kLost && marker.size_code != 0 &&
+                      !IsMarker(marker, slot, void_limit)))) {
+      decoded = RepairMarker(raw, slot, void_limit, marker);
+      corruption_found_ += decoded;
+      corruption_repaired_ += decoded;
+    }
+    if (decoded && VoidEnd(marker, slot, void_limit, void_end)) {
       // The store wrote this after a failed write: the slot before it (and
       // any batch run it was part of) never happened.
       have_pending = false;
@@ -1146,6 +1181,10 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   CAIRN_TRY(ReadAt(SlotAddress(sector, LocSlot(item.location)), raw));
   Status read =
       ReadSlot(sector, LocSlot(item.location), LocValue(item.location), raw, e);
+  if (read.IsDataLoss()) {  // carried with its header corrected
+    read = RepairSlot(sector, LocSlot(item.location), LocValue(item.location),
+                      raw, e);
+  }
   if (read.IsUnavailable()) return read;
   if ((item.location & kLost) || !read.ok() || e.header.key != item.key) {
     // Nothing readable to carry: keep the key, as DATA_LOSS.
@@ -1364,7 +1403,7 @@ Status Store::FreeOldest() {
   if (oldest == active_ || active_closed_) {
     // Stuck: no free sector and a closed active one (a long run of failed
     // programs). A mount reopens what it can, so the next call remounts.
-    needs_remount_ = active_closed_;
+    needs_remount_ = needs_remount_ || active_closed_;
     return Status::ResourceExhausted();
   }
   // The active sector may end with an entry copied there by a reclaim
@@ -1479,8 +1518,16 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // after it, so that mount can hold a torn last entry to the tail rule.
   Cursor t{};
   uint16_t first_slot = 0;
+  // The failure of an attempt whose slots could not be voided: they may
+  // read as a complete write at the next mount.
+  Status unvoided = Status::Ok();
   for (int attempt = 0;; ++attempt) {
-    CAIRN_TRY(MakeRoom(total + unit_));
+    if (const Status room = MakeRoom(total + unit_); !room.ok()) {
+      // An earlier attempt may count after all: RAM must learn from flash
+      // which outcome stands, as after a power cut.
+      needs_remount_ = needs_remount_ || !unvoided.ok();
+      return unvoided.ok() ? room : unvoided;
+    }
     t = {active_, slots_, value_end_};
     first_slot = slots_;
     Status s = Status::Ok();
@@ -1516,11 +1563,12 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       slots_ = t.slots;
       value_end_ = t.value_end;
     }
+    if (!voided && unvoided.ok()) unvoided = s;
     const bool free_sector = data_sectors_ < UsableSectors();
     active_closed_ = active_closed_ || !voided || (attempt == 1 && free_sector);
     if (s.IsUnavailable() || attempt == 2) {
-      needs_remount_ = !voided;
-      return s;
+      needs_remount_ = !unvoided.ok();
+      return unvoided.ok() ? s : unvoided;
     }
   }
   slots_ = t.slots;
@@ -1559,7 +1607,12 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
 // --------------------------------------------------------------- public API
 
 Status Store::Prepare() {
-  if (needs_remount_) return DoInit();
+  if (needs_remount_) {
+    // A mount that fails (a read error, say) is tried again next time.
+    const Status s = DoInit();
+    needs_remount_ = !s.ok();
+    return s;
+  }
   return initialized_ ? Status::Ok() : Status::FailedPrecondition();
 }
 
@@ -1640,7 +1693,7 @@ Status Store::ReclaimOne() {
   CAIRN_TRY(Prepare());
   if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
   Status s = Activate();
-  needs_remount_ = !s.ok() && !s.IsResourceExhausted();
+  needs_remount_ = needs_remount_ || (!s.ok() && !s.IsResourceExhausted());
   return s;
 }
 
@@ -1659,7 +1712,7 @@ Status Store::FullMaintenance() {
   for (uint32_t i = 0; i < data_sectors_; ++i) {
     Status s = Activate();
     if (!s.ok()) {
-      needs_remount_ = !s.IsResourceExhausted();
+      needs_remount_ = needs_remount_ || !s.IsResourceExhausted();
       return s;
     }
   }

@@ -254,6 +254,9 @@ class Store {
   bool ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
   Status CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
                        const Entry& last, Status own) const;
+  bool IsMarker(const format::SlotHeader& h, uint32_t slot, size_t limit) const;
+  bool RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
+                    size_t limit, format::SlotHeader& h) const;
   bool VoidEnd(const format::SlotHeader& h, uint32_t slot, size_t limit,
                size_t& value_end) const;
   Status Apply(uint32_t sector, uint32_t slot, size_t value_end,
