@@ -206,9 +206,14 @@ Status BlobStore::Finish() {
   if (!started_) return Status::Ok();  // nothing written: old blob untouched
   if (checksum_ != nullptr) {
     const uint32_t expected = checksum_->value();
-    if (!ChecksumOfFlash(flushed_).ok() || checksum_->value() != expected) {
+    const Status check = ChecksumOfFlash(flushed_);
+    if (check.ok() && checksum_->value() != expected) {
+      // The flash holds other bytes than were written: the blob must not
+      // be resumed from them (Resume takes the checksum from the flash).
+      DeleteRecord().IgnoreError();
       return Fail();
     }
+    if (!check.ok()) return Fail();
   }
   if (!PutRecord(true).ok()) return Fail();
   started_ = false;
@@ -247,8 +252,10 @@ Status BlobStore::SetFileName(const BlobWriter* writer, std::string_view name) {
   if (name.size() > MaxFileNameLength(writer)) {
     return Status::ResourceExhausted();
   }
-  std::memcpy(writer_->metadata_.data() + kMetadataHeaderBytes, name.data(),
-              name.size());
+  if (!name.empty()) {  // the name buffer may be absent or header-sized
+    std::memcpy(writer_->metadata_.data() + kMetadataHeaderBytes, name.data(),
+                name.size());
+  }
   name_length_ = static_cast<uint16_t>(name.size());
   return Status::Ok();
 }

@@ -275,7 +275,7 @@ Status Store::ReadEntry(uint32_t loc, Key key, Entry& entry) const {
   const uint32_t sector = LocSector(loc);
   const uint32_t slot = LocSlot(loc);
   std::array<std::byte, 8> raw;
-  CAIRN_TRY(AsDataLoss(partition_->Read(SlotAddress(sector, slot), raw)));
+  CAIRN_TRY(ReadAt(SlotAddress(sector, slot), raw));
   Status read = ReadSlot(sector, slot, LocValue(loc), raw, entry);
   // A header with a flipped bit: the correction that mount made, which the
   // value's checksum confirms.
@@ -1434,7 +1434,8 @@ Status Store::EnsureLiveBytes() const {
   for (size_t i = 0; i < key_count_; ++i) {
     Entry e;
     Status s = ReadEntry(index_[i].location, index_[i].key, e);
-    if (s.IsUnavailable()) return s;
+    // A read that failed says nothing about the entry: nothing is cached.
+    if (s.IsUnavailable() || s.IsInternal()) return s;
     live += Footprint(s.ok() ? e.region : 0);
   }
   live_bytes_ = live;
@@ -1491,8 +1492,10 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     const size_t pos = Find(op.key);
     if (pos != capacity_) {
       Entry e;
-      old = Footprint(ReadEntry(index_[pos].location, op.key, e).ok() ? e.region
-                                                                      : 0);
+      const Status read = ReadEntry(index_[pos].location, op.key, e);
+      // As EnsureLiveBytes counted it: a damaged entry as a bare slot.
+      if (read.IsUnavailable() || read.IsInternal()) return read;
+      old = Footprint(read.ok() ? e.region : 0);
       removed += op.is_delete;
     } else if (!op.is_delete) {
       ++new_keys;
@@ -1599,8 +1602,10 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       }
     }
   }
-  live_bytes_ =
-      static_cast<size_t>(static_cast<ptrdiff_t>(live_bytes_) + delta);
+  // Never below zero, should an entry read differently than when it was
+  // counted (a bit flipped in between).
+  const ptrdiff_t live = static_cast<ptrdiff_t>(live_bytes_) + delta;
+  live_bytes_ = live > 0 ? static_cast<size_t>(live) : 0;
   return Status::Ok();
 }
 
@@ -1680,7 +1685,9 @@ StatusWithSize Store::ValueSize(Key key) const {
   if (pos == capacity_) return StatusWithSize(Status::NotFound(), 0);
   Entry e;
   const Status s = ReadEntry(index_[pos].location, key, e);
-  return s.ok() ? StatusWithSize(e.size) : StatusWithSize(s, 0);
+  if (s.ok()) return StatusWithSize(e.size);
+  // A read that fails is reported like a damaged entry.
+  return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);
 }
 
 bool Store::Contains(Key key) const {

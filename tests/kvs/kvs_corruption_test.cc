@@ -1109,5 +1109,29 @@ TEST(KvsRemountTest, WriteThatCouldNotBeCancelledIsSettledByARemount) {
   }
 }
 
+// A read error while the store counts its live bytes (the first write after
+// a mount) must not be cached as a damaged entry: the write fails, and the
+// next one counts again. The entry used to count as a bare slot, the delete
+// then subtracted its full size, and the count wrapped below zero: every
+// later Put was RESOURCE_EXHAUSTED until a remount.
+TEST(KvsRemountTest, ReadErrorWhileCountingLiveBytesIsNotCached) {
+  RamFlash<512, 4> flash;
+  FlashPartition partition(flash);
+  {
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    ASSERT_EQ(kvs.Put(1, Bytes(std::string(16, 'a'))), Status::Ok());
+  }
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  flash.FailNext(FlashOp::kRead, 0, Status::Internal());
+  EXPECT_EQ(kvs.Delete(1), Status::Internal());
+  flash.ClearFaults();
+  ASSERT_EQ(kvs.Delete(1), Status::Ok());
+  EXPECT_EQ(kvs.GetStats().live_bytes, 0u);
+  ASSERT_EQ(kvs.Put(2, Bytes("two")), Status::Ok());
+  EXPECT_EQ(kvs.GetStats().live_bytes, 8u + 4u);
+}
+
 }  // namespace
 }  // namespace cairn::kvs
