@@ -433,6 +433,10 @@ TEST_F(KvsCorruptionTest, SlotHeaderFlipOnTombstone) {
       flash_.FlipBit(slots[9].header_address + bit / 8, bit % 8);
       Remount();
       ASSERT_EQ(init_, Status::Ok());
+      // As the last slot of the active sector, the damaged delete looks like
+      // a torn one and is rolled back (documented limitation: its bits are
+      // not corrected there, see docs/format.md "Corruption").
+      if (active) shadow_[4] = V(4, 0);
       const auto r = NoWrongData(*kvs_, shadow_, {4});
       EXPECT_TRUE(r) << (active ? "active" : "closed") << " sector, bit "
                      << bit;
@@ -549,12 +553,14 @@ TEST_F(KvsCorruptionTest, RandomSingleBitFlipsNeverReturnWrongData) {
     Build();
     const size_t address = test::Next(x) % (3 * kSector + 64);
     const unsigned bit = static_cast<unsigned>(test::Next(x) % 8);
-    // A flip in the value of the last entry written (key 3) rolls that key
-    // back to its previous value, like a torn write (documented limitation,
-    // see ValueFlipInLastSlotOfActiveSector); nothing else may read wrong.
+    // A flip in the header or the value of the last entry written (key 3)
+    // rolls that key back to its previous value, like a torn write
+    // (documented limitation, see ValueFlipInLastSlotOfActiveSector);
+    // nothing else may read wrong.
     const SlotInfo last = Slots(2)[7];
-    if (address >= last.value_address &&
-        address < last.value_address + last.value_size) {
+    if ((address >= last.value_address &&
+         address < last.value_address + last.value_size) ||
+        (address >= last.header_address && address < last.header_address + 8)) {
       shadow_[3] = V(3, 1);
     }
     // A flip in the newest sector's activation unit loses that sector
