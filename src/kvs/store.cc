@@ -348,9 +348,13 @@ Status Store::Init() {
 
 Status Store::Format() {
   LockGuard guard(lock_);
+  // A mounted ring is erased from its oldest sector on, the active one last:
+  // a cut part way leaves its newest sectors, so a key reads its last value
+  // or nothing, never an older one.
+  const uint32_t first = initialized_ ? RingNext(active_) : 0;
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
-  return FormatAll(true);
+  return FormatAll(true, first);
 }
 
 // What mount keeps of a sector's header: a valid activation unit's sequence
@@ -1002,13 +1006,14 @@ Status Store::CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
   return Status::Ok();
 }
 
-Status Store::FormatAll(bool erase) {
+Status Store::FormatAll(bool erase, uint32_t first) {
   key_count_ = 0;
   live_bytes_ = 0;
   live_valid_ = true;
   bad_sectors_ = 0;
   worn_out_ = false;
-  for (uint32_t s = 0; s < sectors_; ++s) {
+  for (uint32_t i = 0; i < sectors_; ++i) {
+    const uint32_t s = (first + i) % sectors_;
     const Status st = erase ? Recycle(s) : WriteFormat(s, 0);
     if (st.IsUnavailable()) return st;
     if (!st.ok()) MarkBad(s);

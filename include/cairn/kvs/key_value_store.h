@@ -239,7 +239,7 @@ class Store {
 
   // Mounting.
   Status DoInit();
-  Status FormatAll(bool erase);
+  Status FormatAll(bool erase, uint32_t first = 0);
   Status SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const;
   Status ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
                     bool tail_rule);
