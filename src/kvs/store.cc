@@ -60,6 +60,7 @@ struct Store::Mount {
   std::array<std::byte, kMountChunk> chunk;
   std::array<SectorInfo, kScratchSectors> info;
   uint32_t torn = 0xFFFFFFFFu;  // a sector whose activation unit is ignored
+  bool clean_chain = false;     // some activation unit read without repair
 };
 
 // Where the next entry goes: a sector being filled.
@@ -425,8 +426,15 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
   UnitState fs, as;
   std::array<std::byte, 16> raw;
   int repaired;
-  CAIRN_TRY(ReadUnits(sector, raw, fmt, fs, act, as, repaired, false));
+  CAIRN_TRY(ReadUnits(sector, raw, fmt, fs, act, as, repaired, true));
   info = Facts(fs, as, act);
+  // A unit corrected by one bit counts only inside the chain of the units
+  // that read cleanly, as DoInit checks for the first 64 sectors.
+  const uint16_t below = static_cast<uint16_t>(sequence_ + 1 - info.sequence);
+  if ((repaired & 2) && info.prev_slots != kNotActive &&
+      (!m.clean_chain || below == 0 || below >= sectors_)) {
+    info = {1, kNotActive};
+  }
   return Status::Ok();
 }
 
@@ -529,6 +537,7 @@ Status Store::DoInit() {
     }
   }
 
+  m.clean_chain = any_clean;
   for (uint32_t s = 0; repaired_act != 0 && s < kScratchSectors; ++s) {
     if (!(repaired_act >> s & 1)) continue;
     const uint16_t below =

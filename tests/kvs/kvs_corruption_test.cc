@@ -1139,5 +1139,35 @@ TEST(KvsRemountTest, ReadErrorWhileCountingLiveBytesIsNotCached) {
   EXPECT_EQ(kvs.GetStats().live_bytes, 8u + 4u);
 }
 
+// One flipped bit in the activation unit of a closed data sector is
+// corrected at mount, past the 64 sectors whose headers mount keeps as well
+// (it used to count as a destroyed sector there: every older key read
+// DATA_LOSS).
+TEST(KvsLargeRingTest, ActivationUnitFlipIsCorrectedAtAnySector) {
+  for (const uint32_t flipped : {40u, 65u}) {
+    RamFlash<256, 70> flash;
+    FlashPartition partition(flash);
+    Shadow shadow;
+    {
+      KeyValueStore<64> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      for (Key k = 0; k < 60; ++k) {
+        shadow[k] = MakeValue(24, k);
+        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+      }
+      // Until sector 67 is activated, so that 65 is a closed data sector.
+      for (int n = 0; flash.bytes()[67 * 256 + 8] == std::byte{0xFF}; ++n) {
+        ASSERT_LT(n, 2000);
+        shadow[100] = MakeValue(24, 1000 + n);
+        ASSERT_EQ(kvs.Put(100, Bytes(shadow[100])), Status::Ok());
+      }
+    }
+    flash.FlipBit(flipped * 256 + 8, 0);  // bit 0 of the sequence
+    KeyValueStore<64> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok()) << "sector " << flipped;
+    EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "sector " << flipped;
+  }
+}
+
 }  // namespace
 }  // namespace cairn::kvs
