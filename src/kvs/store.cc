@@ -355,7 +355,7 @@ Status Store::Format() {
   const uint32_t first = initialized_ ? RingNext(active_) : 0;
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
-  return FormatAll(true, first);
+  return FormatAll(Clear::kRecycle, first);
 }
 
 // What mount keeps of a sector's header: a valid activation unit's sequence
@@ -567,14 +567,14 @@ Status Store::DoInit() {
       if (!*blank && !format_if_unusable_) {
         return Status::FailedPrecondition();
       }
-      return FormatAll(!*blank);
+      return FormatAll(*blank ? Clear::kNone : Clear::kWipe);
     }
     if (!any_valid && !format_if_unusable_) {
       return Status::FailedPrecondition();  // ours, but another geometry
     }
-    // Formatted but never activated (or told to replace a newer format):
-    // nothing was ever committed, so start over.
-    return FormatAll(true);
+    // Formatted but never activated: nothing was ever committed, so start
+    // over. Told to replace another geometry or a newer format: wipe it.
+    return FormatAll(any_valid ? Clear::kRecycle : Clear::kWipe);
   }
 
   // The data sectors: walking back through the ring from the newest, each
@@ -1015,17 +1015,23 @@ Status Store::CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
   return Status::Ok();
 }
 
-Status Store::FormatAll(bool erase, uint32_t first) {
+Status Store::FormatAll(Clear clear, uint32_t first) {
   key_count_ = 0;
   live_bytes_ = 0;
   live_valid_ = true;
   bad_sectors_ = 0;
   worn_out_ = false;
-  for (uint32_t i = 0; i < sectors_; ++i) {
-    const uint32_t s = (first + i) % sectors_;
-    const Status st = erase ? Recycle(s) : WriteFormat(s, 0);
-    if (st.IsUnavailable()) return st;
-    if (!st.ok()) MarkBad(s);
+  for (int pass = clear == Clear::kWipe ? 0 : 1; pass < 2; ++pass) {
+    for (uint32_t i = 0; i < sectors_; ++i) {
+      const uint32_t s = (first + i) % sectors_;
+      if (IsBad(s)) continue;
+      const Status st = pass == 0 ? AsDataLoss(partition_->Erase(s, 1))
+                        : clear == Clear::kRecycle
+                            ? Recycle(s)
+                            : WriteFormat(s, clear == Clear::kWipe);
+      if (st.IsUnavailable()) return st;
+      if (!st.ok()) MarkBad(s);
+    }
   }
   if (worn_out_ || UsableSectors() < 2) return Status::ResourceExhausted();
   active_ = RingNext(sectors_ - 1);

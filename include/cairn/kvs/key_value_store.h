@@ -239,7 +239,12 @@ class Store {
 
   // Mounting.
   Status DoInit();
-  Status FormatAll(bool erase, uint32_t first = 0);
+  // How FormatAll treats each sector: format it as it is (erased flash),
+  // recycle it (erase, keep its erase count), or wipe every sector first and
+  // then format them all (content that is not this store's: a cut part way
+  // leaves nothing of it that could pass for data).
+  enum class Clear : uint8_t { kNone, kRecycle, kWipe };
+  Status FormatAll(Clear clear, uint32_t first = 0);
   Status SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const;
   Status ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
                     bool tail_rule);
