@@ -1206,33 +1206,23 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
 // Only the kind changes (a committed batch member becomes plain), which the
 // checksum does not cover; its parity bit is fixed up.
 Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
-  const uint32_t sector = LocSector(item.location);
   const uint32_t slot = t.slots;
   const size_t end = t.value_end;
-  std::array<std::byte, 8> raw;
   Entry e;
-  CAIRN_TRY(ReadAt(SlotAddress(sector, LocSlot(item.location)), raw));
-  Status read =
-      ReadSlot(sector, LocSlot(item.location), LocValue(item.location), raw, e);
-  if (read.IsDataLoss()) {  // carried with its header corrected
-    read = RepairSlot(sector, LocSlot(item.location), LocValue(item.location),
-                      raw, e);
+  uint32_t loc = item.location;
+  Status read = ReadEntry(loc, item.key, e);
+  // With redundancy, carry a copy whose value checks out, if there is one.
+  if (read.ok() && copies_ > 1) {
+    read = ReadGoodCopy(loc, item.key, e, {}, 0);
+    if (read.IsDataLoss()) read = Status::Ok();
   }
-  if (read.IsUnavailable()) return read;
-  if ((item.location & kLost) || !read.ok() || e.header.key != item.key) {
+  if (read.IsUnavailable() || read.IsInternal()) return read;
+  if (!read.ok()) {
     // Nothing readable to carry: keep the key, as DATA_LOSS.
     CAIRN_TRY(AppendEntry(
         t, {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)}, {}));
     location = PackLocation(t.sector, slot, end) | kLost;
     return Status::Ok();
-  }
-  if (copies_ > 1) {
-    // Carry a copy whose value checks out, if there is one.
-    uint32_t loc = item.location;
-    const Status good = ReadGoodCopy(loc, item.key, e, {}, 0);
-    if (good.IsUnavailable()) return good;
-    CAIRN_TRY(AsReadFailure(good.IsDataLoss() ? Status::Ok() : good));
-    CAIRN_TRY(ReadAt(SlotAddress(LocSector(loc), LocSlot(loc)), raw));
   }
   // Room for every copy first: a partial set would be left unaccounted. A
   // copy into the active sector counts at once, so like a write it leaves
@@ -1245,6 +1235,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   // kind is outside the checksum, so the CRC is carried unchanged.
   // `location` may alias `item`: it changes only once everything is copied.
   SlotHeader h = e.header;
+  std::array<std::byte, 8> raw;
   uint32_t last = 0;
   for (uint32_t c = 0; c < copies_; ++c) {
     h.kind = copies_ == 1        ? Kind::kPlain

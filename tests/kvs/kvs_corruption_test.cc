@@ -1057,6 +1057,47 @@ TEST(KvsRemountTest, FailedAutomaticRemountIsTriedAgain) {
   EXPECT_TRUE(reached) << "no read error failed the automatic remount";
 }
 
+// A read error anywhere in a reclaim that carries an extended value (its
+// size word is one more read) must not cost the key: the reclaim fails and
+// the value reads back after the remount. A failed read of the size word used
+// to carry the key forward as lost (DATA_LOSS for good).
+TEST(KvsRemountTest, ReadErrorDuringReclaimNeverLosesAnExtendedValue) {
+  const auto build = [](KeyValueStore<8>& kvs, Shadow& shadow) {
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    for (int i = 0; i < 3; ++i) {  // key 1, then key 2 fills the ring
+      const Key k = i == 0 ? 1 : 2;
+      shadow[k] = MakeValue(9000, i);
+      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+    }
+  };
+  uint64_t reads = 0;
+  {
+    RamFlash<16384, 4> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow);
+    flash.ResetCounters();
+    ASSERT_EQ(kvs.ReclaimOne(), Status::Ok());
+    ASSERT_GT(flash.counters().sector_erases, 0u) << "nothing reclaimed";
+    reads = flash.counters().read_calls;
+  }
+  for (uint64_t n = 0; n < reads; ++n) {
+    RamFlash<16384, 4> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow);
+    flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n),
+                   Status::Internal());
+    kvs.ReclaimOne().IgnoreError();
+    flash.ClearFaults();
+    KeyValueStore<8> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok()) << "read " << n;
+    EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "read " << n;
+  }
+}
+
 // A program reaches flash but reading it back fails, where the store can no
 // longer cancel the write with a void marker (the seal after a value ending
 // in 0xFF; with two copies, the second copy). The write may then count at
