@@ -452,17 +452,18 @@ Status Store::DoInit() {
   Mount m;
   bool any_active = false, any_valid = false, any_magic = false;
   bool any_newer = false, units_erased = true;
-  uint32_t newest = 0;
   // Activation units corrected by one bit (first 64 sectors): trusted only
   // if they continue the chain of the units that read cleanly, since a torn
   // activation write can also come out "repaired" with any sequence.
   uint64_t repaired_act = 0;
-  bool any_clean = false;
-  // The newest sector follows the tail rule unless its format unit reads
-  // as an older version. The runner-up is kept in case the newest turns out
-  // to be a torn activation (below).
-  bool tail_rule = true, second_tail_rule = true, any_second = false;
-  uint32_t second = 0, second_sequence = 0;
+  // The newest cleanly read activation, and the runner-up in case the newest
+  // turns out to be a torn activation (below). A sector follows the tail
+  // rule unless its format unit reads as an older version.
+  struct Candidate {
+    uint32_t sector = 0, sequence = 0;
+    bool tail_rule = true, any = false;
+  };
+  Candidate best, second, lone;
   for (uint32_t s = 0; s < sectors_; ++s) {
     format::FormatUnit fmt;
     format::ActivationUnit act;
@@ -487,28 +488,15 @@ Status Store::DoInit() {
     if (fs == UnitState::kBad) {
       NoteBad(s);
     } else if (info.prev_slots != kNotActive) {
+      Candidate c{
+          s, act.sequence,
+          fs != UnitState::kValid || fmt.version >= format::kSealVersion, true};
       if (repaired & 2) {
         repaired_act |= uint64_t{1} << s;
+        lone = c;
       } else {
-        const bool rule =
-            fs != UnitState::kValid || fmt.version >= format::kSealVersion;
-        if (!any_clean || act.sequence > sequence_) {
-          if (any_clean) {
-            any_second = true;
-            second = newest;
-            second_sequence = sequence_;
-            second_tail_rule = tail_rule;
-          }
-          sequence_ = act.sequence;
-          newest = s;
-          any_clean = true;
-          tail_rule = rule;
-        } else if (!any_second || act.sequence > second_sequence) {
-          any_second = true;
-          second = s;
-          second_sequence = act.sequence;
-          second_tail_rule = rule;
-        }
+        if (!best.any || c.sequence > best.sequence) std::swap(c, best);
+        if (c.any && (!second.any || c.sequence > second.sequence)) second = c;
       }
       any_active = true;
     }
@@ -519,32 +507,39 @@ Status Store::DoInit() {
     if (s < kScratchSectors) m.info[s] = info;
   }
 
+  // With no unit read cleanly, a single corrected one is the store's only
+  // data sector with a flipped bit (a young store), or the first activation
+  // torn, which committed nothing: either way it is the newest.
+  if (!best.any && (repaired_act & (repaired_act - 1)) == 0) {
+    best = lone;
+    repaired_act = 0;
+  }
+
   // A torn activation unit whose random bits pass its CRC-16 (about one
   // tear in 65,536) names a sequence from nowhere. Such a unit lies right
   // after the sector that was active when it was written; if that sector
   // continues a chain and the unit is more than a ring ahead of it, the
   // unit is the torn one and the chain's head is the newest sector.
-  if (any_second && newest == RingNext(second) &&
-      sequence_ - second_sequence > sectors_) {
+  if (second.any && best.sector == RingNext(second.sector) &&
+      best.sequence - second.sequence > sectors_) {
     SectorInfo before;
-    CAIRN_TRY(SectorFacts(m, RingPrev(second), before));
+    CAIRN_TRY(SectorFacts(m, RingPrev(second.sector), before));
     if (before.prev_slots != kNotActive &&
-        before.sequence == static_cast<uint16_t>(second_sequence - 1)) {
-      m.torn = newest;
-      newest = second;
-      sequence_ = second_sequence;
-      tail_rule = second_tail_rule;
+        before.sequence == static_cast<uint16_t>(second.sequence - 1)) {
+      m.torn = best.sector;
+      best = second;
     }
   }
+  sequence_ = best.sequence;
 
-  m.clean_chain = any_clean;
+  m.clean_chain = best.any;
   for (uint32_t s = 0; repaired_act != 0 && s < kScratchSectors; ++s) {
     if (!(repaired_act >> s & 1)) continue;
     const uint16_t below =
         static_cast<uint16_t>(sequence_ + 1 - m.info[s].sequence);
     // Only inside the chain: a unit claiming to be the newest cannot be
     // told from garbage that a later activation made look like a successor.
-    if (!any_clean || below == 0 || below >= sectors_) {
+    if (!best.any || below == 0 || below >= sectors_) {
       m.info[s] = {1, kNotActive};
       --corruption_repaired_;
     }
@@ -585,7 +580,7 @@ Status Store::DoInit() {
   // over: it was retired earlier, or went bad and could not even be erased
   // (so it still holds an old activation). The walk ends after the most data
   // sectors the ring can hold.
-  active_ = newest;
+  active_ = best.sector;
   // Normally one sector is free, right after the active one. If that place
   // holds a bad sector and the next usable sector holds data, a sector went
   // bad in place of the free one and every usable sector holds data.
@@ -642,7 +637,7 @@ Status Store::DoInit() {
       if (step == 1) limit = next.prev_slots;
       break;
     }
-    CAIRN_TRY(ScanSector(m, s, limit, s == active_, tail_rule));
+    CAIRN_TRY(ScanSector(m, s, limit, s == active_, best.tail_rule));
   }
   initialized_ = true;
   return Status::Ok();

@@ -1180,6 +1180,42 @@ TEST(KvsRemountTest, ReadErrorWhileCountingLiveBytesIsNotCached) {
   EXPECT_EQ(kvs.GetStats().live_bytes, 8u + 4u);
 }
 
+// A young store (everything in its first sector, so no other activation
+// unit to check a corrected one against) with one flipped bit in that
+// sector's activation unit: every key reads back, and the store goes on
+// across sectors. The corrected unit used to be discarded as untrusted, the
+// only data sector then counted as destroyed and every key read NOT_FOUND.
+TEST(KvsActivationFlipTest, YoungStoreKeepsEveryKey) {
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    RamFlash<1024, 4> flash;
+    FlashPartition partition(flash);
+    Shadow shadow;
+    {
+      KeyValueStore<16> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      for (Key k = 1; k <= 3; ++k) {
+        shadow[k] = MakeValue(20, k);
+        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+      }
+    }
+    flash.FlipBit(8 + bit / 8, bit % 8);  // sector 0, unit 2
+    {
+      KeyValueStore<16> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok()) << "bit " << bit;
+      EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "bit " << bit;
+      EXPECT_EQ(kvs.GetStats().corruption_repaired, 1u) << "bit " << bit;
+      for (int i = 0; i < 60; ++i) {  // several turns of the ring
+        const Key k = 4 + i % 3;
+        shadow[k] = MakeValue(50, i);
+        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok()) << bit;
+      }
+    }
+    KeyValueStore<16> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok()) << "bit " << bit;
+    EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "bit " << bit;
+  }
+}
+
 // One flipped bit in the activation unit of a closed data sector is
 // corrected at mount, past the 64 sectors whose headers mount keeps as well
 // (it used to count as a destroyed sector there: every older key read
