@@ -347,10 +347,11 @@ Status BlobStore::Begin() {
 }
 
 Status BlobStore::DeleteRecord() {
+  // The blob is gone only once its record is: a failed delete leaves it.
+  if (kvs_->Contains(key_)) CAIRN_TRY(kvs_->Delete(key_));
   valid_size_ = 0;
   corrupt_ = false;
-  if (!kvs_->Contains(key_)) return Status::Ok();
-  return kvs_->Delete(key_);
+  return Status::Ok();
 }
 
 Status BlobStore::PutRecord(bool complete) {

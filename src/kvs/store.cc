@@ -1100,7 +1100,7 @@ Status Store::WriteActivation(uint32_t sector, uint32_t sequence,
 
 Status Store::ReadFormat(uint32_t sector, uint32_t& erase_count) const {
   std::array<std::byte, 8> raw;
-  CAIRN_TRY(partition_->Read(SectorAddress(sector), raw));
+  CAIRN_TRY(ReadAt(SectorAddress(sector), raw));
   format::FormatUnit fmt;
   if (format::DecodeFormatUnit(raw, Tag(), partition_->erased_value(), fmt) !=
       UnitState::kValid) {
@@ -1381,7 +1381,11 @@ Status Store::Activate() {
     }
     if (s.ok()) s = SealIfOpen(t);
     if (s.ok()) s = WriteActivation(next, sequence_ + 1, slots_);
-    if (s.IsUnavailable() || s.IsInternal()) return s;
+    // RESOURCE_EXHAUSTED: the victim's entries do not fit (a store written
+    // with fewer copies); no flash fault, so nothing is condemned.
+    if (s.IsUnavailable() || s.IsInternal() || s.IsResourceExhausted()) {
+      return s;
+    }
     if (!s.ok()) {
       // It holds nothing committed. One failure may be a glitch: the next
       // round erases it again; a second failure condemns it.
@@ -1520,6 +1524,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
   size_t total = 0, slots_written = 0, new_keys = 0, removed = 0;
+  bool adds = false;  // some operation writes a value
   ptrdiff_t delta = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     const BatchOp& op = ops[i];
@@ -1535,6 +1540,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
                                      op.size, partition_->alignment()));
     total += bytes;
     slots_written += copies_;
+    adds |= !op.is_delete;
     size_t old = 0;
     const size_t pos = Find(op.key);
     if (pos != capacity_) {
@@ -1555,10 +1561,16 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     return Status::ResourceExhausted();
   }
   // With one data sector the old values stay there until the new ones are
-  // written, so an update needs room for both.
-  const ptrdiff_t need =
-      UsableSectors() < 3 ? static_cast<ptrdiff_t>(total) : delta;
-  if (need > 0 && live_bytes_ + static_cast<size_t>(need) > Capacity()) {
+  // written, so an update needs room for both, plus the slot every write
+  // leaves free; a write that adds data also leaves room for a delete
+  // after it, so that a key can always be deleted.
+  const ptrdiff_t now = static_cast<ptrdiff_t>(live_bytes_);
+  const ptrdiff_t cap = static_cast<ptrdiff_t>(Capacity());
+  const ptrdiff_t slot = unit_;
+  const ptrdiff_t tombstone = static_cast<ptrdiff_t>(Footprint(0));
+  if (UsableSectors() < 3 ? now + static_cast<ptrdiff_t>(total) + slot > cap ||
+                                (adds && now + delta + tombstone + slot > cap)
+                          : delta > 0 && now + delta > cap) {
     return Status::ResourceExhausted();
   }
 
@@ -1661,7 +1673,12 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
 Status Store::Prepare() {
   if (needs_remount_) {
     // A mount that fails (a read error, say) is tried again next time.
+    // It reads what the last mount read: damage found then is not new.
+    const uint16_t found = corruption_found_;
+    const uint16_t repaired = corruption_repaired_;
     const Status s = DoInit();
+    corruption_found_ = found;
+    corruption_repaired_ = repaired;
     needs_remount_ = !s.ok();
     return s;
   }
@@ -1762,13 +1779,25 @@ Status Store::FullMaintenance() {
     if (s.IsUnavailable()) return s;
     if (!s.ok()) ++corruption_found_;
   }
-  if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
-  for (uint32_t i = 0; i < data_sectors_; ++i) {
-    Status s = Activate();
+  // Empties every sector holding data once, the active one included: the
+  // oldest one's live entries move into the active sector and it is
+  // recycled; when they do not fit (or the oldest is the active sector) the
+  // next sector is opened, which retires the oldest once the ring is full.
+  for (uint32_t left = data_sectors_, rounds = 0; left > 0; ++rounds) {
+    if (rounds > 4u * sectors_) return Status::ResourceExhausted();
+    const uint32_t before = data_sectors_;
+    Status s = Status::ResourceExhausted();
+    if (data_sectors_ > 1 && !active_closed_) s = FreeOldest();
+    if (s.ok()) {
+      --left;
+      continue;
+    }
+    if (s.IsResourceExhausted() && !needs_remount_) s = Activate();
     if (!s.ok()) {
       needs_remount_ = needs_remount_ || !s.IsResourceExhausted();
       return s;
     }
+    if (data_sectors_ == before) --left;  // it retired the oldest sector
   }
   return Status::Ok();
 }
@@ -1803,7 +1832,7 @@ Status Store::ReadEraseCounts(std::span<uint32_t> out) const {
   for (uint32_t s = 0; s < partition_->sector_count(); ++s) {
     uint32_t count = 0;
     Status st = ReadFormat(s, count);
-    if (st.IsUnavailable()) return st;
+    if (!st.ok() && !st.IsDataLoss()) return st;  // a read failed
     out[s] = st.ok() ? count : 0;
   }
   return Status::Ok();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "blob/blob_rig.h"
+#include "cairn/fs/flat_file_system.h"
 #include "cairn/host/mutex_lock.h"
 
 namespace cairn::blob {
@@ -894,6 +895,71 @@ TEST(BlobAmplificationTest, ThirtyTwoKibIn256ByteChunks) {
   std::vector<std::byte> got;
   ASSERT_EQ(Status::Ok(), ReadBlob(store, got, 256));
   EXPECT_TRUE(got == source);
+}
+
+// A delete of the blob's record that fails with "nothing changed" (a read
+// error while the freshly mounted key-value store counts its live bytes)
+// leaves the blob: the store in RAM agrees with what a second BlobStore and
+// a reboot see, and a retried delete then removes it. The store used to
+// forget the blob first: it reported no data and the retried delete
+// returned NOT_FOUND, yet the blob was back after a reboot.
+TEST(BlobRecordDeleteTest, FailedDeleteKeepsTheBlob) {
+  const char* const kPaths[] = {"Erase()", "Discard()", "first Write()",
+                                "FlatFileSystem::Delete()"};
+  for (int path = 0; path < 4; ++path) {
+    SCOPED_TRACE(kPaths[path]);
+    Geometry g;
+    g.sector_size = 512;
+    g.blob_sectors = 6;
+    g.kvs_sectors = 4;
+    Rig rig(g);
+    ASSERT_EQ(Status::Ok(), rig.MountKvs());
+    Crc32Checksum crc;
+    const std::vector<std::byte> data = RandomBytes(2800, 1);
+    {
+      BlobStoreBuffer<256> store("f", rig.blob_partition, &crc, rig.store());
+      BlobWriter writer(store);
+      ASSERT_EQ(Status::Ok(), writer.Open());
+      ASSERT_EQ(Status::Ok(), writer.Write(data));
+      ASSERT_EQ(Status::Ok(), writer.Close());
+    }
+    ASSERT_EQ(Status::Ok(), rig.MountKvs());  // a reboot
+    {
+      BlobStoreBuffer<256> store("f", rig.blob_partition, &crc, rig.store());
+      ASSERT_EQ(Status::Ok(), store.Init());
+      ASSERT_TRUE(store.HasData());
+      BlobStore* stores[] = {&store};
+      fs::FlatFileSystem files(stores);
+      Status failed;
+      {
+        BlobWriter writer(store);
+        if (path < 3) {
+          ASSERT_EQ(Status::Ok(), writer.Open());
+        }
+        rig.flash.FailNext(FlashOp::kRead, 0, Status::Internal());
+        failed = path == 0   ? writer.Erase()
+                 : path == 1 ? writer.Discard()
+                 : path == 2 ? writer.Write(data)
+                             : files.Delete(0);
+        rig.flash.ClearFaults();
+        if (path < 3) writer.Close().IgnoreError();
+      }
+      EXPECT_FALSE(failed.ok());
+      EXPECT_TRUE(rig.store().Contains(store.metadata_key()));
+      EXPECT_TRUE(store.HasData());
+      EXPECT_EQ(store.ReadableDataBytes(), data.size());
+      BlobStoreBuffer<256> observer("f", rig.blob_partition, &crc, rig.store());
+      ASSERT_EQ(Status::Ok(), observer.Init());
+      EXPECT_TRUE(observer.HasData());
+      EXPECT_EQ(files.Stat(0, {}).status(), Status::Ok());
+      EXPECT_EQ(files.Delete(0), Status::Ok());  // the user retries
+      EXPECT_FALSE(store.HasData());
+    }
+    ASSERT_EQ(Status::Ok(), rig.MountKvs());  // a reboot
+    BlobStoreBuffer<256> rebooted("f", rig.blob_partition, &crc, rig.store());
+    ASSERT_EQ(Status::Ok(), rebooted.Init());
+    EXPECT_FALSE(rebooted.HasData());
+  }
 }
 
 }  // namespace

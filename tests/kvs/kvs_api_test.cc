@@ -1194,5 +1194,230 @@ TEST_F(KvsApiTest, MutexLockWorksSingleThreaded) {
   lock.unlock();
 }
 
+// ------------------------------------------------ maintenance and limits
+
+// FullMaintenance() empties every sector that holds data once, also while
+// the ring still has free sectors: afterwards nothing is reclaimable. It
+// used to return at once unless the ring was full (no erase at all here).
+TEST_F(KvsApiTest, FullMaintenanceReclaimsWhileFreeSectorsRemain) {
+  KeyValueStore<16> kvs(partition_);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  // 30 updates of one 100-byte key: about 3 of the 6 sectors written, all
+  // but the last value stale.
+  std::string last;
+  for (int i = 0; i < 30; ++i) {
+    last = MakeValue(100, i);
+    ASSERT_EQ(kvs.Put(1, Bytes(last)), Status::Ok());
+  }
+  ASSERT_GT(kvs.GetStats().reclaimable_bytes, 3000u);
+  flash_.ResetCounters();
+  ASSERT_EQ(kvs.FullMaintenance(), Status::Ok());
+  const Stats after = kvs.GetStats();
+  EXPECT_GT(flash_.counters().sector_erases, 0u);
+  EXPECT_EQ(after.reclaimable_bytes, 0u);
+  EXPECT_EQ(after.live_bytes, 108u);
+  EXPECT_EQ(after.free_bytes, kSectors * kUsable - 108u);
+  EXPECT_EQ(Read(kvs, 1), last);
+  KeyValueStore<16> again(partition_);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_EQ(Read(again, 1), last);
+}
+
+// A read error on a sector's format unit is reported, not turned into an
+// erase count of 0 with OK.
+TEST_F(KvsApiTest, ReadEraseCountsReportsAReadError) {
+  KeyValueStore<16> kvs(partition_);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_EQ(kvs.Put(static_cast<Key>(i % 7), Bytes(MakeValue(40, i))),
+              Status::Ok());
+  }
+  std::array<uint32_t, kSectors> counts;
+  ASSERT_EQ(kvs.ReadEraseCounts(counts), Status::Ok());
+  ASSERT_GT(counts[0], 0u);
+  std::array<uint32_t, kSectors> again;
+  flash_.FailNext(FlashOp::kRead, 0, Status::Internal());  // sector 0's unit
+  EXPECT_EQ(kvs.ReadEraseCounts(again), Status::Internal());
+  flash_.ClearFaults();
+  ASSERT_EQ(kvs.ReadEraseCounts(again), Status::Ok());
+  EXPECT_EQ(again, counts);
+}
+
+// The mount a store makes by itself after a failed write reads the damage
+// the first mount counted: the corruption counters do not count it again.
+// They went up by one per automatic remount.
+TEST_F(KvsApiTest, AutomaticRemountDoesNotRecountCorruption) {
+  {
+    KeyValueStore<64> kvs(partition_);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+  }
+  // One flipped bit in the format unit of sector 4, which stays free below:
+  // mount corrects it and counts it once.
+  flash_.FlipBit(4 * kSector + 5, 1);
+  KeyValueStore<64> kvs(partition_);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  ASSERT_EQ(kvs.GetStats().corruption_found, 1u);
+  ASSERT_EQ(kvs.GetStats().corruption_repaired, 1u);
+  Key k = 1;
+  for (int round = 0; round < 3; ++round) {
+    // New 100-byte keys until the next one needs a new sector (108 bytes
+    // and the slot left free), whose preparation then fails to read: the
+    // Put fails with INTERNAL and the next call mounts again.
+    while (kvs.GetStats().free_bytes % kUsable >= 116 ||
+           kvs.GetStats().free_bytes % kUsable == 0) {
+      ASSERT_EQ(kvs.Put(k, Bytes(MakeValue(100, k))), Status::Ok());
+      ++k;
+    }
+    flash_.FailNext(FlashOp::kRead, 0, Status::Internal());
+    EXPECT_EQ(kvs.Put(k, Bytes(MakeValue(100, k))), Status::Internal());
+    flash_.ClearFaults();
+    ASSERT_EQ(kvs.Put(k, Bytes(MakeValue(100, k))), Status::Ok());
+    ++k;
+    EXPECT_EQ(kvs.GetStats().corruption_found, 1u) << "round " << round;
+    EXPECT_EQ(kvs.GetStats().corruption_repaired, 1u) << "round " << round;
+  }
+}
+
+// Two sectors (the minimum): the live data may reach one sector's worth
+// less the slot every write leaves free and room for one delete after it
+// (docs/api.md), and no less.
+TEST(KvsTwoSectorTest, WritesAreAcceptedUpToTheDocumentedLimit) {
+  // 9 keys of 108 bytes (972), then one more whose footprint brings the
+  // live data to 992 (the limit: 1008 - 8 - 8), 996 or 1000 bytes.
+  for (const size_t size : {12u, 16u, 20u}) {
+    RamFlash<kSector, 2> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    for (Key k = 1; k <= 9; ++k) {
+      ASSERT_EQ(kvs.Put(k, Bytes(MakeValue(100, k))), Status::Ok());
+    }
+    ASSERT_EQ(kvs.GetStats().live_bytes, 972u);
+    const size_t live = 972 + 8 + size;
+    EXPECT_EQ(kvs.Put(10, Bytes(MakeValue(size, 10))),
+              live <= kUsable - 16 ? Status::Ok() : Status::ResourceExhausted())
+        << "live would be " << live;
+  }
+}
+
+// A full two-sector store can still delete keys (one at a time, or as a
+// batch of deletes) and then write again. Deletes used to be refused with
+// RESOURCE_EXHAUSTED, each refusal costing three erases, until Format().
+TEST(KvsTwoSectorTest, FullStoreCanStillDelete) {
+  RamFlash<kSector, 2> flash;
+  FlashPartition partition(flash);
+  KeyValueStore<32> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  Shadow shadow;
+  // New keys until the store refuses them: 100-byte values, then smaller.
+  Key k = 1;
+  for (const size_t size : {100u, 20u, 8u, 0u}) {
+    for (;; ++k) {
+      const std::string v = MakeValue(size, k);
+      const Status s = kvs.Put(k, Bytes(v));
+      if (s.IsResourceExhausted()) break;
+      ASSERT_EQ(s, Status::Ok());
+      shadow[k] = v;
+    }
+  }
+  ASSERT_GT(kvs.GetStats().live_bytes, kUsable - 30);
+  ASSERT_EQ(kvs.Delete(1), Status::Ok());
+  shadow.erase(1);
+  Batch<2> batch;
+  ASSERT_EQ(batch.Delete(3), Status::Ok());
+  ASSERT_EQ(batch.Delete(4), Status::Ok());
+  ASSERT_EQ(kvs.Commit(batch), Status::Ok());
+  shadow.erase(3);
+  shadow.erase(4);
+  ASSERT_EQ(kvs.Put(2, std::span<const std::byte>()), Status::Ok());
+  shadow[2] = "";
+  EXPECT_TRUE(MatchesShadow(kvs, shadow));
+  KeyValueStore<32> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_TRUE(MatchesShadow(again, shadow));
+}
+
+// A store written with one copy, mounted with more: the writes that no
+// longer fit are refused, but no healthy sector is marked bad on flash (it
+// used to be, once per such mount) and every key keeps its value.
+TEST(KvsCopiesMismatchTest, MoreCopiesThanWrittenNeverCondemnGoodSectors) {
+  struct Case {
+    size_t value;    // bytes per key
+    Key keys;        // keys written with one copy
+    uint8_t copies;  // copies of the later mount
+  };
+  for (const Case c : {Case{600, 1, 2}, Case{40, 20, 3}, Case{100, 9, 2}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << c.keys << " x " << c.value << " bytes, then copies "
+                 << int{c.copies});
+    RamFlash<kSector, 4> flash;
+    FlashPartition partition(flash);
+    Shadow shadow;
+    {
+      KeyValueStore<32> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      for (Key k = 1; k <= c.keys; ++k) {
+        shadow[k] = MakeValue(c.value, k);
+        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+      }
+    }
+    Options options;
+    options.copies = c.copies;
+    {
+      KeyValueStore<32> kvs(partition, options);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      EXPECT_TRUE(MatchesShadow(kvs, shadow));
+      // Small updates of another key turn the ring over, or are refused.
+      for (int i = 0; i < 200; ++i) {
+        const std::string v = MakeValue(16, 1000 + i);
+        const Status s = kvs.Put(100, Bytes(v));
+        if (!s.ok()) {
+          EXPECT_EQ(s, Status::ResourceExhausted());
+          break;
+        }
+        shadow[100] = v;
+      }
+      EXPECT_EQ(kvs.GetStats().bad_sectors, 0u);
+      EXPECT_TRUE(MatchesShadow(kvs, shadow));
+    }
+    KeyValueStore<32> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok());
+    EXPECT_EQ(again.GetStats().bad_sectors, 0u);
+    EXPECT_TRUE(MatchesShadow(again, shadow));
+  }
+}
+
+// The other way round: written with 3 copies, mounted and written with 1,
+// then read with 3 again.
+TEST(KvsCopiesMismatchTest, FewerCopiesThanWrittenKeepEverything) {
+  RamFlash<kSector, 4> flash;
+  FlashPartition partition(flash);
+  Shadow shadow;
+  Options three;
+  three.copies = 3;
+  {
+    KeyValueStore<32> kvs(partition, three);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    for (int i = 0; i < 60; ++i) {
+      const Key k = static_cast<Key>(i % 6);
+      shadow[k] = MakeValue(30, i);
+      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+    }
+  }
+  KeyValueStore<32> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  EXPECT_TRUE(MatchesShadow(kvs, shadow));
+  for (int i = 0; i < 200; ++i) {
+    const Key k = static_cast<Key>(i % 8);
+    shadow[k] = MakeValue(30, 500 + i);
+    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok()) << i;
+  }
+  EXPECT_EQ(kvs.GetStats().bad_sectors, 0u);
+  EXPECT_TRUE(MatchesShadow(kvs, shadow));
+  KeyValueStore<32> again(partition, three);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_TRUE(MatchesShadow(again, shadow));
+}
+
 }  // namespace
 }  // namespace cairn::kvs

@@ -119,13 +119,14 @@ class Store {
   // Reclaims the oldest sector now (copies its live entries forward and
   // erases it), so later writes need not. For idle time.
   Status ReclaimOne();
-  // Verifies every live entry, then reclaims every sector once so all
-  // reclaimable space is free.
+  // Verifies every live entry, then empties every sector holding data once
+  // (also while free sectors remain), so that nothing is reclaimable.
   Status FullMaintenance();
 
   Stats GetStats() const;
   // Erase counts of every sector, as recorded on flash (out.size() must be at
-  // least the sector count).
+  // least the sector count; 0 where no valid format unit is left). INTERNAL
+  // if a read fails.
   Status ReadEraseCounts(std::span<uint32_t> out) const;
 
   size_t size() const { return key_count_; }
