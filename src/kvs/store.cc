@@ -147,10 +147,11 @@ size_t Store::Footprint(size_t region) const {
 }
 
 size_t Store::max_value_size() const {
+  if (unit_ == 0 || copies_ == 0 || copies_ > kMaxCopies) return 0;  // Init
   // Every copy fits one sector. With one data sector an update needs room
   // for the old value and the new one together.
   const size_t share =
-      max_batch_bytes() / (copies_ * (sectors_ - bad_sectors_ < 3 ? 2u : 1u));
+      max_batch_bytes() / (copies_ * (UsableSectors() < 3 ? 2u : 1u));
   if (share <= unit_) return 0;
   size_t cap =
       (share - unit_) / partition_->alignment() * partition_->alignment();
@@ -159,8 +160,13 @@ size_t Store::max_value_size() const {
   return std::max<size_t>(format::kMaxInlineSize, ext);
 }
 
-// A write leaves room for one more slot after it (see WriteOps).
-size_t Store::max_batch_bytes() const { return UsableBytes() - unit_; }
+// A write leaves room for one more slot after it (see WriteOps); with two
+// usable sectors also for a seal and a later delete.
+size_t Store::max_batch_bytes() const {
+  if (unit_ == 0) return 0;  // before Init
+  return UsableBytes() - unit_ -
+         (UsableSectors() < 3 ? unit_ + Footprint(0) : 0u);
+}
 
 Status Store::CheckGeometry() {
   const FlashPartition& p = *partition_;
@@ -169,7 +175,7 @@ Status Store::CheckGeometry() {
   unit_ = static_cast<uint16_t>(format::UnitSize(align));
   sectors_ = static_cast<uint16_t>(std::min<size_t>(p.sector_count(), 0xFFFF));
   if (p.sector_count() < 2 || p.sector_count() > 16383 ||
-      p.sector_size() < SectorHeader() + 2u * unit_ ||
+      p.sector_size() < SectorHeader() + 4u * unit_ ||
       p.sector_size() > (size_t{1} << 24) || capacity_ == 0 || copies_ == 0 ||
       copies_ > kMaxCopies) {
     return Status::InvalidArgument();
@@ -352,6 +358,8 @@ Status Store::Format() {
   // A mounted ring is erased from its oldest sector on, the active one last:
   // a cut part way leaves its newest sectors, so a key reads its last value
   // or nothing, never an older one.
+  // A store that was never mounted learns its ring first.
+  if (!initialized_ && CheckGeometry().ok()) DoInit().IgnoreError();
   const uint32_t first = initialized_ ? RingNext(active_) : 0;
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
@@ -451,7 +459,7 @@ Status Store::DoInit() {
   // Pass 1: every sector's header units; find the newest activation.
   Mount m;
   bool any_active = false, any_valid = false, any_magic = false;
-  bool any_newer = false, units_erased = true;
+  bool any_newer = false, units_erased = true, others_erased = true;
   // Activation units corrected by one bit (first 64 sectors): trusted only
   // if they continue the chain of the units that read cleanly, since a torn
   // activation write can also come out "repaired" with any sequence.
@@ -504,6 +512,8 @@ Status Store::DoInit() {
     any_newer |= fs == UnitState::kNewer;
     any_magic |= format::HasMagic(std::span(raw).first<8>());
     units_erased &= fs == UnitState::kErased && as == UnitState::kErased;
+    others_erased &=
+        (s == 0 || fs == UnitState::kErased) && as == UnitState::kErased;
     if (s < kScratchSectors) m.info[s] = info;
   }
 
@@ -571,6 +581,15 @@ Status Store::DoInit() {
       m.info[s] = {1, kNotActive};
       --corruption_repaired_;
     }
+  }
+
+  // A cut in the first unit that formatting a blank partition writes leaves
+  // it torn and everything else erased: the partition is still blank.
+  if (others_erased && !units_erased) {
+    const size_t rest = partition_->size_bytes() - unit_;
+    Result<bool> blank = partition_->IsErased(unit_, rest);
+    CAIRN_TRY(AsReadFailure(blank.status()));
+    if (*blank) return FormatAll(Clear::kWipe);
   }
 
   // A newer format shows in every sector; one odd unit is a torn write.
@@ -1476,7 +1495,7 @@ Status Store::FreeOldest() {
 
 size_t Store::Capacity() const {
   const uint32_t data = UsableSectors() - 1;
-  return (data >= 2 ? data - 1 : 1) * UsableBytes();
+  return data >= 2 ? (data - 1) * (UsableBytes() - unit_) : UsableBytes();
 }
 
 Status Store::EnsureLiveBytes() const {
@@ -1562,14 +1581,15 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   }
   // With one data sector the old values stay there until the new ones are
   // written, so an update needs room for both, plus the slot every write
-  // leaves free; a write that adds data also leaves room for a delete
-  // after it, so that a key can always be deleted.
+  // leaves free and a seal the compaction may add after the last copy; a
+  // write that adds data also leaves room for a delete after it, so that a
+  // key can always be deleted.
   const ptrdiff_t now = static_cast<ptrdiff_t>(live_bytes_);
   const ptrdiff_t cap = static_cast<ptrdiff_t>(Capacity());
-  const ptrdiff_t slot = unit_;
+  const ptrdiff_t spare = 2 * unit_;
   const ptrdiff_t tombstone = static_cast<ptrdiff_t>(Footprint(0));
-  if (UsableSectors() < 3 ? now + static_cast<ptrdiff_t>(total) + slot > cap ||
-                                (adds && now + delta + tombstone + slot > cap)
+  if (UsableSectors() < 3 ? now + static_cast<ptrdiff_t>(total) + spare > cap ||
+                                (adds && now + delta + tombstone + spare > cap)
                           : delta > 0 && now + delta > cap) {
     return Status::ResourceExhausted();
   }
@@ -1779,25 +1799,17 @@ Status Store::FullMaintenance() {
     if (s.IsUnavailable()) return s;
     if (!s.ok()) ++corruption_found_;
   }
-  // Empties every sector holding data once, the active one included: the
-  // oldest one's live entries move into the active sector and it is
-  // recycled; when they do not fit (or the oldest is the active sector) the
-  // next sector is opened, which retires the oldest once the ring is full.
-  for (uint32_t left = data_sectors_, rounds = 0; left > 0; ++rounds) {
-    if (rounds > 4u * sectors_) return Status::ResourceExhausted();
-    const uint32_t before = data_sectors_;
-    Status s = Status::ResourceExhausted();
-    if (data_sectors_ > 1 && !active_closed_) s = FreeOldest();
-    if (s.ok()) {
-      --left;
-      continue;
-    }
-    if (s.IsResourceExhausted() && !needs_remount_) s = Activate();
+  // With a full ring, every data sector is retired once (its live entries
+  // copied forward). With a free sector beyond the one kept free nothing is
+  // reclaimed: freeing a sector inside the ring that mount reads would
+  // leave, should its erase be cut, garbage that mount takes for data.
+  if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
+  for (uint32_t i = 0; i < data_sectors_; ++i) {
+    Status s = Activate();
     if (!s.ok()) {
       needs_remount_ = needs_remount_ || !s.IsResourceExhausted();
       return s;
     }
-    if (data_sectors_ == before) --left;  // it retired the oldest sector
   }
   return Status::Ok();
 }

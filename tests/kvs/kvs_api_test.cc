@@ -642,8 +642,9 @@ TEST_F(KvsApiTest, FlashFullKeepsAcknowledgedDataAndDeleteFreesRoom) {
     shadow[k] = v;
   }
   ASSERT_EQ(s, Status::ResourceExhausted()) << "flash never filled";
-  // docs/api.md: refused only once live data would exceed 4 x 1008 bytes.
-  EXPECT_EQ(shadow.size(), (4 * kUsable) / 308);
+  // docs/api.md: refused only once live data would exceed 4 x 1000 bytes
+  // (every sector keeps one 8-byte slot free).
+  EXPECT_EQ(shadow.size(), (4 * (kUsable - 8)) / 308);
   EXPECT_FALSE(kvs.Contains(k));
   EXPECT_TRUE(MatchesShadow(kvs, shadow));
   // A second refusal changes nothing either.
@@ -1196,27 +1197,33 @@ TEST_F(KvsApiTest, MutexLockWorksSingleThreaded) {
 
 // ------------------------------------------------ maintenance and limits
 
-// FullMaintenance() empties every sector that holds data once, also while
-// the ring still has free sectors: afterwards nothing is reclaimable. It
-// used to return at once unless the ring was full (no erase at all here).
-TEST_F(KvsApiTest, FullMaintenanceReclaimsWhileFreeSectorsRemain) {
+// FullMaintenance() with free sectors beyond the one kept free checks the
+// entries and reclaims nothing (docs/api.md); with a full ring it retires
+// every data sector once.
+TEST_F(KvsApiTest, FullMaintenanceReclaimsOnlyAFullRing) {
   KeyValueStore<16> kvs(partition_);
   ASSERT_EQ(kvs.Init(), Status::Ok());
-  // 30 updates of one 100-byte key: about 3 of the 6 sectors written, all
-  // but the last value stale.
   std::string last;
-  for (int i = 0; i < 30; ++i) {
+  for (int i = 0; i < 30; ++i) {  // about 3 of the 6 sectors
     last = MakeValue(100, i);
     ASSERT_EQ(kvs.Put(1, Bytes(last)), Status::Ok());
   }
-  ASSERT_GT(kvs.GetStats().reclaimable_bytes, 3000u);
+  const Stats before = kvs.GetStats();
   flash_.ResetCounters();
   ASSERT_EQ(kvs.FullMaintenance(), Status::Ok());
-  const Stats after = kvs.GetStats();
-  EXPECT_GT(flash_.counters().sector_erases, 0u);
-  EXPECT_EQ(after.reclaimable_bytes, 0u);
-  EXPECT_EQ(after.live_bytes, 108u);
-  EXPECT_EQ(after.free_bytes, kSectors * kUsable - 108u);
+  EXPECT_EQ(flash_.counters().sector_erases, 0u);
+  EXPECT_EQ(kvs.GetStats().reclaimable_bytes, before.reclaimable_bytes);
+  for (int i = 30; i < 60; ++i) {  // the ring is full from here on
+    last = MakeValue(100, i);
+    ASSERT_EQ(kvs.Put(1, Bytes(last)), Status::Ok());
+  }
+  ASSERT_EQ(kvs.GetStats().free_bytes / kUsable, 1u);
+  flash_.ResetCounters();
+  ASSERT_EQ(kvs.FullMaintenance(), Status::Ok());
+  EXPECT_EQ(flash_.counters().sector_erases, kSectors - 1);
+  for (size_t s = 0; s < kSectors; ++s) {
+    EXPECT_LE(flash_.sector_erases(s), 1u) << "sector " << s;
+  }
   EXPECT_EQ(Read(kvs, 1), last);
   KeyValueStore<16> again(partition_);
   ASSERT_EQ(again.Init(), Status::Ok());
@@ -1279,12 +1286,11 @@ TEST_F(KvsApiTest, AutomaticRemountDoesNotRecountCorruption) {
 }
 
 // Two sectors (the minimum): the live data may reach one sector's worth
-// less the slot every write leaves free and room for one delete after it
-// (docs/api.md), and no less.
+// less 2U and a delete's footprint (docs/api.md), and no less.
 TEST(KvsTwoSectorTest, WritesAreAcceptedUpToTheDocumentedLimit) {
   // 9 keys of 108 bytes (972), then one more whose footprint brings the
-  // live data to 992 (the limit: 1008 - 8 - 8), 996 or 1000 bytes.
-  for (const size_t size : {12u, 16u, 20u}) {
+  // live data to 984 (the limit: 1008 - 16 - 8), 988 or 992 bytes.
+  for (const size_t size : {4u, 8u, 12u}) {
     RamFlash<kSector, 2> flash;
     FlashPartition partition(flash);
     KeyValueStore<16> kvs(partition);
@@ -1295,9 +1301,55 @@ TEST(KvsTwoSectorTest, WritesAreAcceptedUpToTheDocumentedLimit) {
     ASSERT_EQ(kvs.GetStats().live_bytes, 972u);
     const size_t live = 972 + 8 + size;
     EXPECT_EQ(kvs.Put(10, Bytes(MakeValue(size, 10))),
-              live <= kUsable - 16 ? Status::Ok() : Status::ResourceExhausted())
+              live <= kUsable - 24 ? Status::Ok() : Status::ResourceExhausted())
         << "live would be " << live;
   }
+}
+
+// Two sectors: a value of max_value_size() whose last byte is the erased
+// value (so the compaction seals it) can be replaced by another of that
+// size. It used to be refused after three erases (1 value in 256).
+TEST(KvsTwoSectorTest, MaxSizeValueEndingInTheErasedByteCanBeUpdated) {
+  RamFlash<kSector, 2> flash;
+  FlashPartition partition(flash);
+  KeyValueStore<4> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  const size_t max = kvs.max_value_size();
+  std::string v1 = MakeValue(max, 1), v2 = MakeValue(max, 2);
+  v1.back() = '\xFF';
+  v2.back() = 'z';
+  ASSERT_EQ(kvs.Put(1, Bytes(v1)), Status::Ok());
+  ASSERT_EQ(kvs.Put(1, Bytes(v2)), Status::Ok());
+  EXPECT_EQ(Read(kvs, 1), v2);
+  // Puts filling the store to the limit leave room for a delete too.
+  ASSERT_EQ(kvs.Delete(1), Status::Ok());
+  Key k = 10;
+  while (kvs.Put(k, Bytes(MakeValue(152, k))).ok()) ++k;
+  ASSERT_GT(k, 10u);
+  EXPECT_EQ(kvs.Delete(10), Status::Ok());
+  KeyValueStore<4> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_FALSE(again.Contains(10));
+}
+
+// Options::copies outside 1..3 is refused by Init(), and the limits read 0
+// before a successful Init() (max_value_size() divided by zero).
+TEST(KvsOptionsTest, LimitsBeforeInitAndInvalidCopies) {
+  RamFlash<kSector, 4> flash;
+  FlashPartition partition(flash);
+  for (const uint8_t copies : {uint8_t{0}, uint8_t{4}}) {
+    Options o;
+    o.copies = copies;
+    KeyValueStore<8> kvs(partition, o);
+    EXPECT_EQ(kvs.Init(), Status::InvalidArgument());
+    EXPECT_EQ(kvs.max_value_size(), 0u);
+  }
+  KeyValueStore<8> kvs(partition);
+  EXPECT_EQ(kvs.max_value_size(), 0u);
+  EXPECT_EQ(kvs.max_batch_bytes(), 0u);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  EXPECT_GT(kvs.max_value_size(), 0u);
+  EXPECT_EQ(kvs.max_batch_bytes(), kUsable - 8);
 }
 
 // A full two-sector store can still delete keys (one at a time, or as a

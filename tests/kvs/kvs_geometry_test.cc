@@ -203,13 +203,16 @@ void MaxValue(FlashPartition& partition) {
   ASSERT_EQ(kvs->Format(), Status::Ok());
   const size_t align = partition.alignment();
   const size_t unit = format::UnitSize(align);
-  // Every write leaves room for one more slot after it (the tail rule).
-  const size_t usable = partition.sector_size() - 3 * unit;
+  // Every write leaves room for one more slot after it (the tail rule);
+  // with one data sector also for a seal and a delete (docs/api.md).
+  const bool one_data_sector = partition.sector_count() < 3;
+  const size_t usable =
+      partition.sector_size() - (one_data_sector ? 5 : 3) * unit;
   const size_t max = kvs->max_value_size();
   EXPECT_EQ(kvs->max_batch_bytes(), usable);
-  if (partition.sector_count() < 3) {
-    // One data sector: the store may halve the limit so that an update fits
-    // beside the old value; it must still fit one sector.
+  if (one_data_sector) {
+    // The store may halve the limit so that an update fits beside the old
+    // value; it must still fit one sector.
     EXPECT_LE(max, usable - unit);
     EXPECT_GE(max, usable / 2 - unit - align);
   } else if (usable - unit <= format::kMaxInlineSize) {
@@ -529,6 +532,40 @@ TEST(KvsWearTest, W1EraseCountsStayWithinOne) {
   KeyValueStore<32> again(partition);
   ASSERT_EQ(again.Init(), Status::Ok());
   EXPECT_TRUE(MatchesShadow(again, shadow));
+}
+
+// Sectors must hold at least four slots after their header (S >= H + 4U):
+// with two or three (alignment 128 or 256 on small sectors) a store filled
+// with empty values accepted writes until no delete could ever fit again,
+// even after ReclaimOne(). With four, a store filled to refusal can still
+// delete and write again.
+TEST(KvsGeometryLimitTest, SectorsNeedFourSlots) {
+  struct G {
+    size_t sector, sectors, align;
+  };
+  for (const G g : {G{1024, 4, 256}, G{1280, 4, 256}, G{640, 4, 128},
+                    G{1536, 4, 256}, G{768, 4, 128}, G{768, 6, 128}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << g.sector << " x " << g.sectors << ", A " << g.align);
+    RamFlashBase::Config c;
+    c.alignment = g.align;
+    DynFlash flash(g.sector, g.sectors, c);
+    FlashPartition partition(flash.flash());
+    std::vector<IndexEntry> index(32);
+    Store kvs(partition, index);
+    const size_t slots = (g.sector - 2 * g.align) / g.align;
+    if (slots < 4) {
+      EXPECT_EQ(kvs.Init(), Status::InvalidArgument());
+      continue;
+    }
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    Key n = 0;
+    while (kvs.Put(n, std::span<const std::byte>()).ok()) ++n;
+    ASSERT_GT(n, 1u);
+    EXPECT_EQ(kvs.Delete(0), Status::Ok());
+    EXPECT_EQ(kvs.Put(n, std::span<const std::byte>()), Status::Ok());
+    EXPECT_EQ(kvs.Delete(1), Status::Ok());
+  }
 }
 
 }  // namespace

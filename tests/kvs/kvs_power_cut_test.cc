@@ -567,40 +567,93 @@ TEST(KvsPowerCut, TornBatchEndIsNotCorrectedIntoACommit) {
 TEST(KvsPowerCut, FormatCutAnywhereNeverRevivesAnOlderValue) {
   RamFlash<512, 4> flash;
   FlashPartition partition(flash);
-  int cuts = 0;
-  for (uint64_t cut = 0;; ++cut) {
-    flash.Reset();
-    flash.ClearFaults();
-    flash.PowerOn();
-    std::string last2;
-    {
-      KeyValueStore<8> kvs(partition);
-      ASSERT_EQ(kvs.Init(), Status::Ok());
-      ASSERT_EQ(kvs.Put(1, Bytes(std::string("old-value"))), Status::Ok());
-      for (int i = 0; i < 39; ++i) {
-        last2 = test::MakeValue(40, i);
-        ASSERT_EQ(kvs.Put(2, Bytes(last2)), Status::Ok());
+  // `mounted` false: Format() on a store object that was never mounted (a
+  // factory reset at boot), which used to erase in index order as well.
+  for (const bool mounted : {true, false}) {
+    int cuts = 0;
+    for (uint64_t cut = 0;; ++cut) {
+      flash.Reset();
+      flash.ClearFaults();
+      flash.PowerOn();
+      std::string last2;
+      {
+        KeyValueStore<8> kvs(partition);
+        ASSERT_EQ(kvs.Init(), Status::Ok());
+        ASSERT_EQ(kvs.Put(1, Bytes(std::string("old-value"))), Status::Ok());
+        for (int i = 0; i < 39; ++i) {
+          last2 = test::MakeValue(40, i);
+          ASSERT_EQ(kvs.Put(2, Bytes(last2)), Status::Ok());
+        }
+        ASSERT_EQ(kvs.Put(1, Bytes(std::string("new-value"))), Status::Ok());
+        if (mounted) {
+          flash.CutPowerAt(cut, TearMode::kPrefix);
+          kvs.Format().IgnoreError();
+        }
       }
-      ASSERT_EQ(kvs.Put(1, Bytes(std::string("new-value"))), Status::Ok());
-      flash.CutPowerAt(cut, TearMode::kPrefix);
-      kvs.Format().IgnoreError();
+      if (!mounted) {
+        KeyValueStore<8> fresh(partition);
+        flash.CutPowerAt(cut, TearMode::kPrefix);
+        fresh.Format().IgnoreError();
+      }
+      const bool was_cut = flash.power_is_cut();
+      flash.PowerOn();
+      flash.ClearFaults();
+      KeyValueStore<8> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok()) << "cut " << cut;
+      std::string got;
+      StatusWithSize r = test::GetString(kvs, 1, got);
+      EXPECT_TRUE(r.status().IsNotFound() || (r.ok() && got == "new-value"))
+          << "mounted " << mounted << " cut " << cut << ": key 1 reads "
+          << r.status().str() << " " << got;
+      r = test::GetString(kvs, 2, got);
+      EXPECT_TRUE(r.status().IsNotFound() || (r.ok() && got == last2))
+          << "mounted " << mounted << " cut " << cut << ": key 2 reads "
+          << r.status().str();
+      if (!was_cut) break;
+      ++cuts;
     }
-    const bool was_cut = flash.power_is_cut();
-    flash.PowerOn();
-    flash.ClearFaults();
-    KeyValueStore<8> kvs(partition);
-    ASSERT_EQ(kvs.Init(), Status::Ok()) << "cut " << cut;
-    std::string got;
-    StatusWithSize r = test::GetString(kvs, 1, got);
-    EXPECT_TRUE(r.status().IsNotFound() || (r.ok() && got == "new-value"))
-        << "cut " << cut << ": key 1 reads " << r.status().str() << " " << got;
-    r = test::GetString(kvs, 2, got);
-    EXPECT_TRUE(r.status().IsNotFound() || (r.ok() && got == last2))
-        << "cut " << cut << ": key 2 reads " << r.status().str();
-    if (!was_cut) break;
-    ++cuts;
+    EXPECT_GT(cuts, 8);
   }
-  EXPECT_GT(cuts, 8);
+}
+
+// A cut anywhere in the first Init() of a blank partition (the formatting
+// it does), prefix or random-bit tear: the next Init() mounts an empty
+// store that takes writes. A torn first format unit, with everything else
+// still erased, used to make the partition look foreign (FAILED_PRECONDITION)
+// or newer (UNIMPLEMENTED) for good.
+TEST(KvsPowerCut, CutDuringTheFirstFormatOfABlankPartition) {
+  RamFlash<512, 4> flash;
+  FlashPartition partition(flash);
+  uint64_t total = 0;
+  {
+    KeyValueStore<8> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    total = flash.operation_count();
+  }
+  for (TearMode mode : {TearMode::kPrefix, TearMode::kRandomBits}) {
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      for (uint64_t cut = 0; cut < total; ++cut) {
+        flash.Reset();
+        flash.ClearFaults();
+        flash.PowerOn();
+        flash.Reseed(seed * 1000 + cut);
+        {
+          KeyValueStore<8> kvs(partition);
+          flash.CutPowerAt(cut, mode);
+          kvs.Init().IgnoreError();
+        }
+        flash.PowerOn();
+        flash.ClearFaults();
+        KeyValueStore<8> kvs(partition);
+        ASSERT_EQ(kvs.Init(), Status::Ok())
+            << "cut " << cut << " of " << total << " mode " << int(mode)
+            << " seed " << seed;
+        EXPECT_TRUE(kvs.empty());
+        ASSERT_EQ(kvs.Put(1, Bytes(std::string("x"))), Status::Ok());
+      }
+      if (mode == TearMode::kPrefix) break;  // prefix tears need no seeds
+    }
+  }
 }
 
 }  // namespace

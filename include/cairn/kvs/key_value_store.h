@@ -93,10 +93,10 @@ class Store {
   }
 
   // Reads the value of `key` from byte `offset` into `out`. The size is the
-  // number of bytes copied. RESOURCE_EXHAUSTED (size = full value size) when
-  // `out` is too small for the rest of the value: `out` then holds the
-  // first bytes. NOT_FOUND, DATA_LOSS (checksum mismatch), OUT_OF_RANGE
-  // (offset past the end).
+  // number of bytes copied. RESOURCE_EXHAUSTED (size = the bytes needed:
+  // value size - offset) when `out` is too small for the rest of the value:
+  // `out` then holds its first bytes. NOT_FOUND, DATA_LOSS (checksum mismatch),
+  // OUT_OF_RANGE (offset past the end).
   StatusWithSize Get(Key key, std::span<std::byte> out,
                      size_t offset = 0) const;
   // Reads a trivially-copyable value; INVALID_ARGUMENT if the stored size
@@ -119,8 +119,8 @@ class Store {
   // Reclaims the oldest sector now (copies its live entries forward and
   // erases it), so later writes need not. For idle time.
   Status ReclaimOne();
-  // Verifies every live entry, then empties every sector holding data once
-  // (also while free sectors remain), so that nothing is reclaimable.
+  // Verifies every live entry; once the ring is full (no free sector beyond
+  // the one always kept free), also reclaims every data sector once.
   Status FullMaintenance();
 
   Stats GetStats() const;
