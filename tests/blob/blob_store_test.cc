@@ -597,20 +597,19 @@ TEST_F(BlobStoreTest, CloseDetectsBytesChangedOnFlash) {
   EXPECT_EQ(Status::FailedPrecondition(), resumer.Resume().status());
 }
 
-// One read glitch while a new blob starts (the key-value store's live-byte
-// count read the old record as damaged, then deleted it at full size): the
-// write fails, and after Erase() the store takes a new blob. The count used
-// to wrap around below zero, and every later write was DATA_LOSS until a
-// reboot.
-TEST(BlobReadGlitchTest, NewBlobAfterAReadErrorAndErase) {
+// 512-byte sectors: a 6-sector blob partition, a 4-sector key-value store.
+Geometry SmallRigGeometry() {
   Geometry g;
   g.sector_size = 512;
   g.blob_sectors = 6;
   g.kvs_sectors = 4;
-  Rig rig(g);
+  return g;
+}
+
+// Mounts the key-value store, writes `data` as blob "f" and reboots.
+void StoreBlobAndReboot(Rig& rig, Crc32Checksum& crc,
+                        std::span<const std::byte> data) {
   ASSERT_EQ(Status::Ok(), rig.MountKvs());
-  Crc32Checksum crc;
-  const std::vector<std::byte> data = RandomBytes(2800, 1);
   {
     BlobStoreBuffer<256> store("f", rig.blob_partition, &crc, rig.store());
     BlobWriter writer(store);
@@ -619,6 +618,18 @@ TEST(BlobReadGlitchTest, NewBlobAfterAReadErrorAndErase) {
     ASSERT_EQ(Status::Ok(), writer.Close());
   }
   ASSERT_EQ(Status::Ok(), rig.MountKvs());  // a reboot
+}
+
+// One read glitch while a new blob starts (the key-value store's live-byte
+// count read the old record as damaged, then deleted it at full size): the
+// write fails, and after Erase() the store takes a new blob. The count used
+// to wrap around below zero, and every later write was DATA_LOSS until a
+// reboot.
+TEST(BlobReadGlitchTest, NewBlobAfterAReadErrorAndErase) {
+  Rig rig(SmallRigGeometry());
+  Crc32Checksum crc;
+  const std::vector<std::byte> data = RandomBytes(2800, 1);
+  ASSERT_NO_FATAL_FAILURE(StoreBlobAndReboot(rig, crc, data));
   BlobStoreBuffer<256> store("f", rig.blob_partition, &crc, rig.store());
   ASSERT_EQ(Status::Ok(), store.Init());
   BlobWriter writer(store);
@@ -908,22 +919,10 @@ TEST(BlobRecordDeleteTest, FailedDeleteKeepsTheBlob) {
                                 "FlatFileSystem::Delete()"};
   for (int path = 0; path < 4; ++path) {
     SCOPED_TRACE(kPaths[path]);
-    Geometry g;
-    g.sector_size = 512;
-    g.blob_sectors = 6;
-    g.kvs_sectors = 4;
-    Rig rig(g);
-    ASSERT_EQ(Status::Ok(), rig.MountKvs());
+    Rig rig(SmallRigGeometry());
     Crc32Checksum crc;
     const std::vector<std::byte> data = RandomBytes(2800, 1);
-    {
-      BlobStoreBuffer<256> store("f", rig.blob_partition, &crc, rig.store());
-      BlobWriter writer(store);
-      ASSERT_EQ(Status::Ok(), writer.Open());
-      ASSERT_EQ(Status::Ok(), writer.Write(data));
-      ASSERT_EQ(Status::Ok(), writer.Close());
-    }
-    ASSERT_EQ(Status::Ok(), rig.MountKvs());  // a reboot
+    ASSERT_NO_FATAL_FAILURE(StoreBlobAndReboot(rig, crc, data));
     {
       BlobStoreBuffer<256> store("f", rig.blob_partition, &crc, rig.store());
       ASSERT_EQ(Status::Ok(), store.Init());
