@@ -540,34 +540,6 @@ Status Store::DoInit() {
       best = second;
     }
   }
-  // The activation unit of the sector right after the newest, corrected by
-  // one bit and exactly one ahead of it: the newest sector's successor with
-  // a flipped bit. (A torn activation corrected into exactly that unit was
-  // cut in its last bits, after everything it commits; one torn into random
-  // bits does not name that sequence.)
-  const uint32_t next = RingNext(best.sector);
-  if (best.any && next != best.sector && next != m.torn &&
-      (next >= kScratchSectors || (repaired_act >> next & 1))) {
-    format::FormatUnit fmt;
-    format::ActivationUnit act;
-    UnitState fs, as;
-    std::array<std::byte, 16> raw;
-    int repaired;
-    CAIRN_TRY(
-        AsReadFailure(ReadUnits(next, raw, fmt, fs, act, as, repaired, true)));
-    if ((repaired & 2) && Facts(fs, as, act).prev_slots != kNotActive &&
-        act.sequence == best.sequence + 1) {
-      best = {next, act.sequence,
-              fs != UnitState::kValid || fmt.version >= format::kSealVersion,
-              true};
-      if (next < kScratchSectors) {
-        repaired_act &= ~(uint64_t{1} << next);
-      } else {
-        ++corruption_found_;
-        ++corruption_repaired_;
-      }
-    }
-  }
   sequence_ = best.sequence;
 
   m.clean_chain = best.any;
