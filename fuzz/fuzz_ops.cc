@@ -459,7 +459,9 @@ void Harness::Run(Input& in) {
       }
       case 6: {  // flip a bit (a retention error)
         const uint32_t address = in.U32() % flash().size_bytes();
-        flash().FlipBit(address, in.U8() % 8);
+        const unsigned bit = in.U8() % 8;
+        if (Trace()) std::fprintf(stderr, "  flip 0x%x bit %u\n", address, bit);
+        flash().FlipBit(address, bit);
         flipped_ = true;
         break;
       }

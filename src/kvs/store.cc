@@ -732,12 +732,19 @@ Status Store::Consume(ScanState& st, uint32_t slot, size_t value_end,
   return Apply(st.sector, slot, value_end, e);
 }
 
-// A slot that does not decode: tries each single-bit correction of its six
-// header bytes (kind bits, then parity, then size and key) and keeps the first
-// whose value matches its checksum where that header places it.
+// A slot that does not decode: tries every single-bit correction of its six
+// header bytes (kind bits, then parity, then size and key) whose value
+// matches its checksum where that header places it. The checksum does not
+// cover the kind, so corrections that differ only there all match: the
+// first is kept. Corrections naming different keys or sizes that both
+// match (a 16-bit check passes by chance for about one damaged header in
+// 1,400) cannot be told apart, and a wrong pick would return another
+// entry's bytes as OK: the slot stays damaged.
 Status Store::RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
                          std::span<const std::byte, 8> raw, Entry& e) const {
   static constexpr uint8_t kFirst[3] = {46, 45, 47};
+  Entry found;
+  bool any = false;
   for (int i = 0; i < 48; ++i) {
     const int bit = i < 3 ? kFirst[i] : 47 - i;
     std::array<std::byte, 8> fixed;
@@ -745,9 +752,19 @@ Status Store::RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
     fixed[bit / 8] ^= std::byte(1u << (bit % 8));
     Status s = ReadSlot(sector, slot, value_end, fixed, e);
     if (s.ok()) s = CheckValue(e, {}, 0);
-    if (s.ok() || s.IsUnavailable()) return s;
+    if (s.IsUnavailable()) return s;
+    if (!s.ok()) continue;
+    if (!any) {
+      found = e;
+      any = true;
+    } else if (e.header.key != found.header.key ||
+               e.header.size_code != found.header.size_code) {
+      return Status::DataLoss();
+    }
   }
-  return Status::DataLoss();
+  if (!any) return Status::DataLoss();
+  e = found;
+  return Status::Ok();
 }
 
 // Marks what a damaged sector still names: deletes stay deletes, every other
