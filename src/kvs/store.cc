@@ -889,6 +889,33 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
                       !IsMarker(marker, slot, void_limit))) &&
         !(may_be_torn = last_of_active())) {
       decoded = RepairMarker(raw, slot, void_limit, marker);
+      // The kind bits are the only difference between a delete and a void
+      // marker naming the same value end, and no checksum covers them: one
+      // flipped bit there makes a slot that reads as either. It is taken for
+      // a void marker only if the write before it fails its checksum (a
+      // failed write, which a void marker follows). Otherwise it is neither:
+      // the write before it stands and the entry's key is lost.
+      Entry alt;
+      Status entry = decoded ? RepairSlot(sector, slot, value_end, raw, alt)
+                             : Status::DataLoss();
+      if (entry.ok() && have_pending) {
+        const Status before = CheckValue(pending, {}, 0);
+        if (!before.ok())
+          entry = before.IsDataLoss() ? Status::DataLoss() : before;
+      }
+      if (entry.IsUnavailable() || entry.IsInternal()) return entry;
+      if (entry.ok()) {
+        ++corruption_found_;
+        if (have_pending) {
+          CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+          have_pending = false;
+        }
+        if (Find(alt.header.key) != capacity_) {
+          CAIRN_TRY(IndexSet(alt.header.key, kLost));
+        }
+        damaged = true;
+        continue;
+      }
       corruption_found_ += decoded;
       corruption_repaired_ += decoded;
     }
