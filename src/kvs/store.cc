@@ -889,30 +889,22 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
                       !IsMarker(marker, slot, void_limit))) &&
         !(may_be_torn = last_of_active())) {
       decoded = RepairMarker(raw, slot, void_limit, marker);
-      // The kind bits are the only difference between a delete and a void
-      // marker naming the same value end, and no checksum covers them: one
-      // flipped bit there makes a slot that reads as either. It is taken for
-      // a void marker only if the write before it fails its checksum (a
-      // failed write, which a void marker follows). Otherwise it is neither:
-      // the write before it stands and the entry's key is lost.
-      Entry alt;
-      Status entry = decoded ? RepairSlot(sector, slot, value_end, raw, alt)
-                             : Status::DataLoss();
-      if (entry.ok() && have_pending) {
-        const Status before = CheckValue(pending, {}, 0);
-        if (!before.ok())
-          entry = before.IsDataLoss() ? Status::DataLoss() : before;
-      }
-      if (entry.IsUnavailable() || entry.IsInternal()) return entry;
-      if (entry.ok()) {
+      // A delete and a void marker naming the same value end differ only in
+      // the kind bits, which no checksum covers: a void marker corrected
+      // there reads as a delete too. It is taken for a void marker only if
+      // the write before it fails its checksum (a failed write, which a
+      // void marker follows); otherwise the write before it stands and the
+      // key the delete would name is lost.
+      if (decoded && marker.is_void() &&
+          (raw[5] & std::byte{0x60}) != std::byte{0} &&
+          !(have_pending && CheckValue(pending, {}, 0).IsDataLoss())) {
         ++corruption_found_;
         if (have_pending) {
           CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
           have_pending = false;
         }
-        if (Find(alt.header.key) != capacity_) {
-          CAIRN_TRY(IndexSet(alt.header.key, kLost));
-        }
+        if (Find(marker.key) != capacity_)
+          CAIRN_TRY(IndexSet(marker.key, kLost));
         damaged = true;
         continue;
       }
