@@ -2,14 +2,6 @@
 
 namespace cairn {
 
-Status FlashMemory::CheckGeometry() const {
-  if (sector_size_ == 0 || sector_count_ == 0 || alignment_ == 0 ||
-      alignment_ > kMaxAlignment || sector_size_ % alignment_ != 0) {
-    return Status::InvalidArgument();
-  }
-  return Status::Ok();
-}
-
 Status FlashMemory::Read(size_t address, std::span<std::byte> out) {
   CAIRN_TRY(CheckGeometry());
   if (address > size_bytes() || out.size() > size_bytes() - address) {
@@ -24,7 +16,7 @@ Status FlashMemory::Program(size_t address, std::span<const std::byte> data) {
   if (address > size_bytes() || data.size() > size_bytes() - address) {
     return Status::OutOfRange();
   }
-  if (address % alignment_ != 0 || data.size() % alignment_ != 0) {
+  if (!IsAligned(address, alignment_) || !IsAligned(data.size(), alignment_)) {
     return Status::InvalidArgument();
   }
   if (data.empty()) return Status::Ok();

@@ -31,7 +31,7 @@ Status FlashPartition::CheckValid() const {
     return Status::OutOfRange();
   }
   if (alignment_ == 0 || alignment_ > FlashMemory::kMaxAlignment ||
-      sector_size() % alignment_ != 0) {
+      !IsAligned(sector_size(), alignment_)) {
     return Status::InvalidArgument();
   }
   return Status::Ok();
@@ -53,7 +53,7 @@ Status FlashPartition::Read(size_t address, std::span<std::byte> out) const {
 Status FlashPartition::Program(size_t address,
                                std::span<const std::byte> data) const {
   CAIRN_TRY(CheckRange(address, data.size()));
-  if (address % alignment_ != 0 || data.size() % alignment_ != 0) {
+  if (!IsAligned(address, alignment_) || !IsAligned(data.size(), alignment_)) {
     return Status::InvalidArgument();
   }
   return flash_->Program(first_sector_ * sector_size() + address, data);
@@ -61,7 +61,7 @@ Status FlashPartition::Program(size_t address,
 
 Status FlashPartition::ProgramPadded(size_t address,
                                      std::span<const std::byte> data) const {
-  const size_t whole = data.size() / alignment_ * alignment_;
+  const size_t whole = AlignDown(data.size(), alignment_);
   CAIRN_TRY(CheckRange(address, AlignUp(data.size())));
   if (whole != 0) CAIRN_TRY(Program(address, data.first(whole)));
   const size_t tail = data.size() - whole;

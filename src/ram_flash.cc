@@ -358,8 +358,8 @@ Status RamFlashBase::DoProgram(size_t address,
   }
 
   const size_t unit = alignment();
-  const size_t first_unit = address / unit;
-  const size_t end_unit = (address + data.size()) / unit;
+  const size_t first_unit = AlignmentUnits(address, unit);
+  const size_t end_unit = AlignmentUnits(address + data.size(), unit);
   std::byte* dst = &storage_[address];
   if (!config_.eeprom) {
     if (!BitRuleHolds(dst, data.data(), data.size(),
@@ -405,7 +405,8 @@ Status RamFlashBase::DoErase(size_t first_sector, size_t count) {
   }
   std::fill(&storage_[begin], &storage_[begin] + (end - begin),
             config_.erased_value);
-  MarkProgrammed(begin / alignment(), end / alignment(), false);
+  MarkProgrammed(AlignmentUnits(begin, alignment()),
+                 AlignmentUnits(end, alignment()), false);
   for (size_t s = first_sector; s < first_sector + count; ++s) {
     ++sector_erases_[s];
     ++lifetime_erases_[s];

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 
+#include "cairn/flash/alignment.h"
 #include "cairn/status.h"
 
 namespace cairn {
@@ -45,6 +46,9 @@ class FlashMemory {
         sector_count_(sector_count),
         alignment_(alignment),
         erased_value_(erased_value),
+        geometry_ok_(sector_size != 0 && sector_count != 0 && alignment != 0 &&
+                     alignment <= kMaxAlignment &&
+                     sector_size % alignment == 0),
         mapped_base_(mapped_base) {}
   ~FlashMemory() = default;
 
@@ -56,12 +60,15 @@ class FlashMemory {
 
  private:
   // INVALID_ARGUMENT for a geometry no store can use.
-  Status CheckGeometry() const;
+  Status CheckGeometry() const {
+    return geometry_ok_ ? Status::Ok() : Status::InvalidArgument();
+  }
 
   size_t sector_size_;
   size_t sector_count_;
   size_t alignment_;
   std::byte erased_value_;
+  bool geometry_ok_;  // the geometry never changes: checked once
   const std::byte* mapped_base_;
 };
 

@@ -52,9 +52,7 @@ class FlashPartition {
   // True if every byte of [address, address + length) reads as erased.
   Result<bool> IsErased(size_t address, size_t length) const;
 
-  size_t AlignUp(size_t n) const {
-    return (n + alignment_ - 1) / alignment_ * alignment_;
-  }
+  size_t AlignUp(size_t n) const { return cairn::AlignUp(n, alignment_); }
 
  private:
   Status CheckRange(size_t address, size_t length) const;
