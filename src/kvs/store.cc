@@ -1555,7 +1555,8 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   ptrdiff_t delta = 0;
   for (size_t i = 0; i < ops.size(); ++i) {
     const BatchOp& op = ops[i];
-    if (!op.is_delete && op.size > max_value_size()) {
+    // Put checked its value already.
+    if (batch && !op.is_delete && op.size > max_value_size()) {
       return Status::InvalidArgument();
     }
     // A later operation on the same key makes this one moot: it is not

@@ -281,6 +281,38 @@ TEST_P(KvsGeometryTest, MaxValueSize) {
   MaxValue(partition);
 }
 
+// Around max_value_size(), with every number of copies: a Put, or a batch
+// that puts the value, is refused as INVALID_ARGUMENT exactly when the value
+// is larger.
+TEST_P(KvsGeometryTest, ValueSizeLimitIsExact) {
+  const Geo g = GetParam();
+  for (uint8_t copies = 1; copies <= kMaxCopies; ++copies) {
+    DynFlash flash(g.sector_size, g.sectors, ConfigFor(g));
+    FlashPartition partition(flash.flash());
+    std::vector<IndexEntry> index(4);
+    Options options;
+    options.copies = copies;
+    Store kvs(partition, index, options);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    const size_t max = kvs.max_value_size();
+    const size_t step = g.alignment;
+    for (size_t size = max > 2 * step ? max - 2 * step : 0;
+         size <= max + 2 * step; ++size) {
+      const std::string value = MakeValue(size, size);
+      const Status s = kvs.Put(1, Bytes(value));
+      EXPECT_EQ(s.IsInvalidArgument(), size > max)
+          << "copies " << int{copies} << ", size " << size << " (max " << max
+          << "): " << s.str();
+      Batch<1> batch;
+      ASSERT_EQ(batch.Put(2, Bytes(value)), Status::Ok());
+      const Status c = kvs.Commit(batch);
+      EXPECT_EQ(c.IsInvalidArgument(), size > max)
+          << "batch, copies " << int{copies} << ", size " << size << ": "
+          << c.str();
+    }
+  }
+}
+
 const Geo kGeometries[] = {
     {512, 8, 1},
     {512, 4, 4},
@@ -301,6 +333,12 @@ const Geo kGeometries[] = {
     {2048, 4, 1, true, 0x00},
     {1024, 6, 4, false, 0x00},
     {4096, 3, 16, false, 0x00},
+    // Alignments that are not powers of two (docs/porting.md: 1 to 256).
+    {768, 4, 3},
+    {1536, 6, 6},
+    {3072, 4, 12, false, 0x00},
+    {6144, 2, 24},
+    {12288, 3, 96},
 };
 
 INSTANTIATE_TEST_SUITE_P(Geometries, KvsGeometryTest,
