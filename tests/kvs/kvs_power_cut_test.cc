@@ -499,6 +499,54 @@ TEST(KvsPowerCut, TornActivationUnitThatDecodesIsNotTheNewest) {
   EXPECT_EQ(*after, model);
 }
 
+// The same tear where the chain behind the head has no second sector to
+// vouch for it: a young store whose data all lies in its first sector
+// (the sector before it is free), and a store of two sectors (the sector
+// before it is the torn one). Every key used to read NOT_FOUND.
+TEST(KvsPowerCut, TornActivationUnitThatDecodesIsNotTheNewestInAShortChain) {
+  for (const uint32_t sectors : {4u, 2u}) {
+    SCOPED_TRACE(testing::Message() << sectors << " sectors");
+    RamFlashBase::Config config;
+    config.alignment = 4;
+    test::DynFlash dyn(1024, sectors, config);
+    RamFlashBase& flash = dyn.flash();
+    FlashPartition partition(flash);
+    Model model;
+    {
+      KeyValueStore<16> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      for (int i = 0; i < 8; ++i) {  // well inside sector 0
+        const Key k = static_cast<Key>(i % kKeys);
+        model[k] = std::string(30 + i, static_cast<char>('a' + i));
+        ASSERT_EQ(kvs.Put(k, Bytes(model[k])), Status::Ok());
+      }
+    }
+    const size_t unit = format::UnitSize(4);
+    const auto torn = flash.bytes().subspan(1024 + unit).first<8>();
+    ASSERT_TRUE(std::all_of(torn.begin(), torn.end(), [](std::byte b) {
+      return b == std::byte{0xFF};
+    })) << "sector 1 must be the free one";
+    format::EncodeActivationUnit({1497800639u, 34111}, torn);
+
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    std::string error;
+    const std::optional<Model> got = ReadAll(kvs, error);
+    ASSERT_TRUE(got.has_value()) << error;
+    EXPECT_EQ(*got, model);
+    for (int i = 0; i < 80; ++i) {  // on past the torn sector
+      const Key k = static_cast<Key>(i % kKeys);
+      model[k] = std::string(20 + i % 5, static_cast<char>('A' + i % 26));
+      ASSERT_EQ(kvs.Put(k, Bytes(model[k])), Status::Ok()) << i;
+    }
+    KeyValueStore<16> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok());
+    const std::optional<Model> after = ReadAll(again, error);
+    ASSERT_TRUE(after.has_value()) << error;
+    EXPECT_EQ(*after, model);
+  }
+}
+
 // A random-bit tear of a batch's end slot (a delete, so no value checks it)
 // can leave bits that one single-bit correction turns into a valid-looking
 // delete of some other key: mount must not correct the last slot of the
