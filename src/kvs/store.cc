@@ -798,16 +798,33 @@ bool Store::IsMarker(const SlotHeader& h, uint32_t slot, size_t limit) const {
 }
 
 // A slot that is neither an entry nor a marker: the marker one flipped bit
-// of its eight bytes made it from, if any (into `h`).
-bool Store::RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
-                         size_t limit, SlotHeader& h) const {
+// of its eight bytes made it from, if any (into `h`). Returns that bit, or
+// -1 if there is none.
+int Store::RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
+                        size_t limit, SlotHeader& h) const {
   for (int bit = 0; bit < 64; ++bit) {
     std::array<std::byte, 8> fixed;
     std::copy(raw.begin(), raw.end(), fixed.begin());
     fixed[bit / 8] ^= std::byte(1u << (bit % 8));
-    if (format::DecodeSlot(fixed, h) && IsMarker(h, slot, limit)) return true;
+    if (format::DecodeSlot(fixed, h) && IsMarker(h, slot, limit)) return bit;
   }
-  return false;
+  return -1;
+}
+
+// A batch run of `st` that damage before slot `stop` cut off: whether its
+// end followed cannot be told, so every key it names reads DATA_LOSS.
+Status Store::LoseRun(ScanState& st, uint32_t stop) {
+  for (uint32_t slot = st.run_first; st.in_run && slot < stop; ++slot) {
+    std::array<std::byte, 8> raw;
+    Entry e;
+    CAIRN_TRY(ReadAt(SlotAddress(st.sector, slot), raw));
+    if (!format::DecodeSlot(raw, e.header)) continue;
+    e.header.kind = Kind::kLost;
+    e.header.size_code = 0;
+    Apply(st.sector, slot, 0, e).IgnoreError();
+  }
+  st.in_run = false;
+  return Status::Ok();
 }
 
 // Reads the void marker in the decoded header `h` (slot `slot`); false if it
@@ -900,25 +917,31 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
         (!decoded || (marker.kind == Kind::kLost && marker.size_code != 0 &&
                       !IsMarker(marker, slot, void_limit))) &&
         !(may_be_torn = last_of_active())) {
-      decoded = RepairMarker(raw, slot, void_limit, marker);
-      // A delete and a void marker naming the same value end differ only in
-      // the kind bits, which no checksum covers: a void marker corrected
-      // there reads as a delete too. It is taken for a void marker only if
-      // the write before it fails its checksum (a failed write, which a
-      // void marker follows); otherwise the write before it stands and the
-      // key the delete would name is lost.
-      if (decoded && marker.is_void() &&
-          (raw[5] & std::byte{0x60}) != std::byte{0} &&
-          !(have_pending && CheckValue(pending, {}, 0).IsDataLoss())) {
-        ++corruption_found_;
-        if (have_pending) {
-          CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
-          have_pending = false;
+      const int bit = RepairMarker(raw, slot, void_limit, marker);
+      decoded = bit >= 0;
+      // A void marker and a delete naming the same value end differ only in
+      // the kind bits (and so the parity bit), which no checksum covers: a
+      // void marker corrected there (bits 45 to 47) reads as a delete too.
+      // It is taken for a void marker only if the write before it fails its
+      // checksum (a failed write, which a void marker follows); otherwise
+      // the write before it stands, the key the delete would name is lost,
+      // and so is a batch run the slot interrupts.
+      if (bit >= 45 && bit <= 47 && marker.is_void()) {
+        const Status before =
+            have_pending ? CheckValue(pending, {}, 0) : Status::Ok();
+        if (before.IsUnavailable() || before.IsInternal()) return before;
+        if (before.ok()) {
+          ++corruption_found_;
+          if (have_pending) {
+            CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+            have_pending = false;
+          }
+          CAIRN_TRY(LoseRun(st, slot));
+          if (Find(marker.key) != capacity_)
+            CAIRN_TRY(IndexSet(marker.key, kLost));
+          damaged = true;
+          continue;
         }
-        if (Find(marker.key) != capacity_)
-          CAIRN_TRY(IndexSet(marker.key, kLost));
-        damaged = true;
-        continue;
       }
       corruption_found_ += decoded;
       corruption_repaired_ += decoded;
@@ -989,6 +1012,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     if (skip) continue;
     if (!read.ok()) {
       ++corruption_found_;
+      CAIRN_TRY(LoseRun(st, slot));
       damaged = true;
       ApplyDamaged(sector, raw);  // its key, if the header names one
       continue;

@@ -261,8 +261,9 @@ class Store {
   Status CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
                        const Entry& last, Status own) const;
   bool IsMarker(const format::SlotHeader& h, uint32_t slot, size_t limit) const;
-  bool RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
-                    size_t limit, format::SlotHeader& h) const;
+  int RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
+                   size_t limit, format::SlotHeader& h) const;
+  Status LoseRun(ScanState& st, uint32_t stop);
   bool VoidEnd(const format::SlotHeader& h, uint32_t slot, size_t limit,
                size_t& value_end) const;
   Status Apply(uint32_t sector, uint32_t slot, size_t value_end,
