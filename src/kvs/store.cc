@@ -1120,9 +1120,13 @@ Status Store::FormatAll(Clear clear, uint32_t first) {
     }
   }
   if (worn_out_ || UsableSectors() < 2) return Status::ResourceExhausted();
+  // Sequences go on from the newest the partition held: a sector that
+  // could neither be erased nor marked bad keeps its old activation, which
+  // must not pass for newer than the new store's.
   active_ = RingNext(sectors_ - 1);
-  CAIRN_TRY(WriteActivation(active_, 1, 0));
-  sequence_ = 1;
+  const uint32_t sequence = sequence_ < 0x7FFFFFFFu ? sequence_ + 1 : 1;
+  CAIRN_TRY(WriteActivation(active_, sequence, 0));
+  sequence_ = sequence;
   data_sectors_ = 1;
   slots_ = 0;
   value_end_ = static_cast<uint32_t>(partition_->sector_size());

@@ -1147,6 +1147,58 @@ TEST(KvsMarkerFlipTest, DamageInsideABatchLosesTheWholeRun) {
   }
 }
 
+// Format() erases every sector; one that fails to erase and then to take
+// the bad-sector marker keeps its old content, activation unit included
+// (here its bytes are put back after the format). Its sequence used to be
+// higher than the formatted store's, which started again at 1: mount took
+// it for the newest sector, the new key read NOT_FOUND and keys written
+// before the format came back.
+TEST(KvsFormatTest, SectorThatKeptItsOldContentIsNotTheNewest) {
+  RamFlash<1024, 4> flash;
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(kvs.Put(static_cast<Key>(i % 5), Bytes(MakeValue(40, i))),
+              Status::Ok());
+  }
+  // The data sector with the highest sequence among sectors 2 and 3 (the
+  // formatted store starts in sector 0; a stale sector right after it
+  // would look like a torn activation, bug 53).
+  uint32_t stale = 4, top = 0;
+  for (uint32_t s = 2; s < 4; ++s) {
+    format::ActivationUnit act;
+    const auto raw = flash.bytes().subspan(s * 1024 + kUnit).first<8>();
+    if (format::DecodeActivationUnit(raw, std::byte{0xFF}, act) ==
+            format::UnitState::kValid &&
+        act.sequence > top) {
+      top = act.sequence;
+      stale = s;
+    }
+  }
+  ASSERT_LT(stale, 4u);
+  ASSERT_GT(top, 1u);
+  const auto sector = flash.bytes().subspan(stale * 1024, 1024);
+  const std::vector<std::byte> old(sector.begin(), sector.end());
+  ASSERT_EQ(kvs.Format(), Status::Ok());
+  ASSERT_EQ(kvs.Put(30, Bytes("new")), Status::Ok());
+  std::copy(old.begin(), old.end(), sector.begin());
+
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_TRUE(NoWrongData(again, {{30, "new"}}, {}));
+  // The ring moves on over the stale sector.
+  Shadow shadow{{30, "new"}};
+  for (int i = 0; i < 100; ++i) {
+    const Key k = static_cast<Key>(10 + i % 5);
+    shadow[k] = MakeValue(40, 1000 + i);
+    ASSERT_EQ(again.Put(k, Bytes(shadow[k])), Status::Ok()) << i;
+  }
+  KeyValueStore<16> third(partition);
+  ASSERT_EQ(third.Init(), Status::Ok());
+  EXPECT_TRUE(NoWrongData(third, shadow, {}));
+}
+
 // A write fails with INTERNAL (a read error during its reclaim), so the next
 // call mounts again; one more read error during that mount must not leave
 // the store refusing every call: the call after it mounts again. It used to
