@@ -220,11 +220,19 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   };
   // As mount does: a torn activation unit that passed its CRC-16 by chance
   // right after a chain's head, more than a ring ahead of it, is not the
-  // newest sector (it shows as a stale sector outside the ring).
+  // newest sector (it shows as a stale sector outside the ring). The head
+  // continues a chain, or is the only data sector: the sector before it is
+  // free or is the torn one, and the torn unit is ahead without wrapping
+  // and names some slots (a first activation after a format names none).
   if (any_second && newest == next(second) && newest_seq - second_seq > n) {
-    const SectorInfo& before = scan.sectors[prev(second)];
-    if (before.activation_state == UnitState::kValid &&
-        before.activation.sequence == second_seq - 1) {
+    const uint32_t before_index = prev(second);
+    const SectorInfo& before = scan.sectors[before_index];
+    const bool only_data = newest_seq > second_seq &&
+                           scan.sectors[newest].activation.prev_slots != 0 &&
+                           (before_index == newest ||
+                            before.activation_state == UnitState::kErased);
+    if (only_data || (before.activation_state == UnitState::kValid &&
+                      before.activation.sequence == second_seq - 1)) {
       newest = second;
       newest_seq = second_seq;
     }

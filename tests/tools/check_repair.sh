@@ -83,6 +83,17 @@ expect 0 kv get act.img wifi.ssid
 has "second value"
 expect 0 kv get act.img fill.40
 
+# 1e. The same tear in a young store, whose data all lies in its first
+#     sector (bug 53): still a stale sector, and every value is there.
+expect 0 image create young.img --layout "$HERE/layout.json"
+expect 0 kv put young.img wifi.ssid "young value"
+$DAMAGE tornact young.img 1497800639 >/dev/null
+expect 0 check young.img
+has "result: OK"
+has "stale sector (sequence 1497800639)"
+expect 0 kv get young.img wifi.ssid
+has "young value"
+
 # 2. A flipped bit in a live value: DATA LOSS for that key only.
 cp base.img flip.img
 read -r slot value size < <($DAMAGE find flip.img device.serial | tail -1)
