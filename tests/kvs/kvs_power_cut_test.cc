@@ -442,6 +442,28 @@ TEST(KvsPowerCut, FailedValueFirstProgramIsNotAppendedOver) {
   EXPECT_EQ(kvs.Get(1, buf).size(), 3u);
 }
 
+// Mounts `partition` and checks that it reads exactly `model`; then writes
+// `puts` more values (through the sector after the head, wherever that is)
+// and checks a fresh mount again.
+void MountMatchesAndGoesOn(FlashPartition& partition, Model& model, int puts) {
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  std::string error;
+  const std::optional<Model> got = ReadAll(kvs, error);
+  ASSERT_TRUE(got.has_value()) << error;
+  EXPECT_EQ(*got, model);
+  for (int i = 0; i < puts; ++i) {
+    const Key k = static_cast<Key>(i % kKeys);
+    model[k] = std::string(20 + i % 5, static_cast<char>('A' + i % 26));
+    ASSERT_EQ(kvs.Put(k, Bytes(model[k])), Status::Ok()) << i;
+  }
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  const std::optional<Model> after = ReadAll(again, error);
+  ASSERT_TRUE(after.has_value()) << error;
+  EXPECT_EQ(*after, model);
+}
+
 // Random bits torn into the activation unit of the sector being activated
 // pass its CRC-16 about once in 65,536 tears and name any sequence. Such a
 // unit far ahead of the chain it follows is the torn one: mount keeps the
@@ -480,23 +502,8 @@ TEST(KvsPowerCut, TornActivationUnitThatDecodesIsNotTheNewest) {
                           [](std::byte b) { return b == std::byte{0xFF}; }));
   format::EncodeActivationUnit({1497800639u, 34111}, torn);
 
-  KeyValueStore<16> kvs(partition);
-  ASSERT_EQ(kvs.Init(), Status::Ok());
-  std::string error;
-  const std::optional<Model> got = ReadAll(kvs, error);
-  ASSERT_TRUE(got.has_value()) << error;
-  EXPECT_EQ(*got, model);
   // And the store goes on: the next activation recycles that sector.
-  for (int i = 0; i < 60; ++i) {
-    const Key k = static_cast<Key>(i % kKeys);
-    model[k] = std::string(20 + i % 5, static_cast<char>('A' + i % 26));
-    ASSERT_EQ(kvs.Put(k, Bytes(model[k])), Status::Ok()) << i;
-  }
-  KeyValueStore<16> again(partition);
-  ASSERT_EQ(again.Init(), Status::Ok());
-  const std::optional<Model> after = ReadAll(again, error);
-  ASSERT_TRUE(after.has_value()) << error;
-  EXPECT_EQ(*after, model);
+  MountMatchesAndGoesOn(partition, model, 60);
 }
 
 // The same tear where the chain behind the head has no second sector to
@@ -528,22 +535,7 @@ TEST(KvsPowerCut, TornActivationUnitThatDecodesIsNotTheNewestInAShortChain) {
     })) << "sector 1 must be the free one";
     format::EncodeActivationUnit({1497800639u, 34111}, torn);
 
-    KeyValueStore<16> kvs(partition);
-    ASSERT_EQ(kvs.Init(), Status::Ok());
-    std::string error;
-    const std::optional<Model> got = ReadAll(kvs, error);
-    ASSERT_TRUE(got.has_value()) << error;
-    EXPECT_EQ(*got, model);
-    for (int i = 0; i < 80; ++i) {  // on past the torn sector
-      const Key k = static_cast<Key>(i % kKeys);
-      model[k] = std::string(20 + i % 5, static_cast<char>('A' + i % 26));
-      ASSERT_EQ(kvs.Put(k, Bytes(model[k])), Status::Ok()) << i;
-    }
-    KeyValueStore<16> again(partition);
-    ASSERT_EQ(again.Init(), Status::Ok());
-    const std::optional<Model> after = ReadAll(again, error);
-    ASSERT_TRUE(after.has_value()) << error;
-    EXPECT_EQ(*after, model);
+    MountMatchesAndGoesOn(partition, model, 80);  // past the torn sector
   }
 }
 
