@@ -10,10 +10,12 @@
 //   cairn_damage failprog IMG N KEY VALUE  Put KEY=VALUE with the N-th
 //                                          program call failing (the store
 //                                          voids it and writes again)
-//   cairn_damage tornact IMG SEQ           program an activation unit with
-//                                          sequence SEQ into the sector after
-//                                          the active one (a torn activation
-//                                          that passed its CRC by chance)
+//   cairn_damage tornact IMG SEQ [SLOTS]   program an activation unit with
+//                                          sequence SEQ (and prev_slots
+//                                          SLOTS, default 34111) into the
+//                                          sector after the active one (a
+//                                          torn activation that passed its
+//                                          CRC by chance)
 // Addresses are absolute flash addresses (decimal or 0x-hex).
 #include <fmt/format.h>
 
@@ -109,7 +111,8 @@ int main(int argc, char** argv) {
       const SectorInfo& next =
           scan.sectors[(active->index + 1) % scan.sectors.size()];
       std::array<std::byte, 8> unit;
-      kvs::format::EncodeActivationUnit({static_cast<uint32_t>(num(3)), 34111},
+      const uint16_t slots = static_cast<uint16_t>(argc > 4 ? num(4) : 34111);
+      kvs::format::EncodeActivationUnit({static_cast<uint32_t>(num(3)), slots},
                                         unit);
       const size_t at =
           next.address + kvs::format::UnitSize(image->layout().alignment);

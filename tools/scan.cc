@@ -86,11 +86,39 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
       scan.sectors.push_back(si);
       continue;
     }
-    si.format_state =
-        fmtk::DecodeFormatUnit(sec.first<8>(), tag, erased, si.format);
-    si.activation_state = fmtk::DecodeActivationUnit(
-        std::span<const std::byte, 8>(sec.data() + unit, 8), erased,
-        si.activation);
+    // Each unit as mount reads it: one that fails its CRC is corrected if
+    // flipping a single bit makes it valid.
+    std::array<std::byte, 8> raw;
+    auto decode_format = [&] {
+      return fmtk::DecodeFormatUnit(raw, tag, erased, si.format);
+    };
+    // As mount does: an activation naming more slots than a sector holds
+    // is a torn write or foreign bytes.
+    auto decode_activation = [&] {
+      const UnitState state =
+          fmtk::DecodeActivationUnit(raw, erased, si.activation);
+      return state == UnitState::kValid &&
+                     si.activation.prev_slots > (S - header) / unit
+                 ? UnitState::kInvalid
+                 : state;
+    };
+    auto read_unit = [&](size_t offset, UnitState& state, bool& corrected,
+                         auto decode) {
+      std::copy_n(sec.begin() + offset, raw.size(), raw.begin());
+      state = decode();
+      for (int bit = 0; state == UnitState::kInvalid && bit < 64; ++bit) {
+        raw[bit / 8] ^= std::byte(1u << (bit % 8));
+        if (decode() == UnitState::kValid) {
+          state = UnitState::kValid;
+          corrected = true;
+        }
+        raw[bit / 8] ^= std::byte(1u << (bit % 8));
+      }
+      if (!corrected) state = decode();
+    };
+    read_unit(0, si.format_state, si.format_corrected, decode_format);
+    read_unit(unit, si.activation_state, si.activation_corrected,
+              decode_activation);
     size_t value_end = S;
     bool damaged = false;
     for (uint32_t slot = 0;; ++slot) {
@@ -183,9 +211,17 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   uint32_t newest = 0, newest_seq = 0;
   bool any_second = false;
   uint32_t second = 0, second_seq = 0;  // the runner-up
+  // A corrected activation unit counts only inside the chain of the units
+  // that read cleanly (the distances below), or alone when none does (a
+  // young store): it could also be a torn activation.
+  uint32_t corrected = 0, lone = 0;
   for (const SectorInfo& si : scan.sectors) {
     if (si.format_state == UnitState::kBad) {
       ++bad;
+    } else if (si.activation_state == UnitState::kValid &&
+               si.activation_corrected) {
+      ++corrected;
+      lone = si.index;
     } else if (si.activation_state == UnitState::kValid) {
       if (!any_active || si.activation.sequence > newest_seq) {
         any_second = any_active;
@@ -200,6 +236,11 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
       }
       any_active = true;
     }
+  }
+  if (!any_active && corrected == 1) {
+    any_active = true;
+    newest = lone;
+    newest_seq = scan.sectors[lone].activation.sequence;
   }
   auto is_bad = [&](uint32_t s) {
     return scan.sectors[s].format_state == UnitState::kBad;
@@ -220,19 +261,11 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   };
   // As mount does: a torn activation unit that passed its CRC-16 by chance
   // right after a chain's head, more than a ring ahead of it, is not the
-  // newest sector (it shows as a stale sector outside the ring). The head
-  // continues a chain, or is the only data sector: the sector before it is
-  // free or is the torn one, and the torn unit is ahead without wrapping
-  // and names some slots (a first activation after a format names none).
+  // newest sector (it shows as a stale sector outside the ring).
   if (any_second && newest == next(second) && newest_seq - second_seq > n) {
-    const uint32_t before_index = prev(second);
-    const SectorInfo& before = scan.sectors[before_index];
-    const bool only_data = newest_seq > second_seq &&
-                           scan.sectors[newest].activation.prev_slots != 0 &&
-                           (before_index == newest ||
-                            before.activation_state == UnitState::kErased);
-    if (only_data || (before.activation_state == UnitState::kValid &&
-                      before.activation.sequence == second_seq - 1)) {
+    const SectorInfo& before = scan.sectors[prev(second)];
+    if (before.activation_state == UnitState::kValid &&
+        before.activation.sequence == second_seq - 1) {
       newest = second;
       newest_seq = second_seq;
     }
@@ -269,6 +302,15 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
     if (si.format_state == UnitState::kBad) {
       add(Severity::kNote, a, "sector is marked bad (worn out)");
       continue;
+    }
+    if (si.format_corrected) {
+      add(Severity::kNote, a,
+          "format unit with one flipped bit (corruption); mount corrects it");
+    }
+    if (si.activation_corrected && d >= 0) {
+      add(Severity::kNote, a + unit,
+          "activation unit with one flipped bit (corruption); mount corrects "
+          "it");
     }
     if (si.format_state == UnitState::kNewer) {
       add(Severity::kProblem, a,

@@ -49,6 +49,10 @@ struct SectorInfo {
   kvs::format::FormatUnit format;
   kvs::format::UnitState activation_state = kvs::format::UnitState::kErased;
   kvs::format::ActivationUnit activation;
+  // A unit that failed its CRC and reads valid with one bit flipped back, as
+  // mount corrects it (the decoded fields above are the corrected ones).
+  bool format_corrected = false;
+  bool activation_corrected = false;
   std::vector<SlotInfo> slots;
   size_t value_low = 0;  // lowest value byte used (relative to sector start)
   bool garbage_in_free = false;

@@ -400,6 +400,12 @@ Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
   const auto decode = [&] {
     fmt_state = format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
     act_state = format::DecodeActivationUnit(raw.last<8>(), erased, act);
+    // No activation names more slots than a sector holds: one that does is
+    // a torn write (random bits that passed the CRC-16) or foreign bytes.
+    if (act_state == UnitState::kValid &&
+        act.prev_slots > UsableBytes() / unit_) {
+      act_state = UnitState::kInvalid;
+    }
   };
   decode();
   repaired = 0;
@@ -526,28 +532,17 @@ Status Store::DoInit() {
   }
 
   // A torn activation unit whose random bits pass its CRC-16 (about one
-  // tear in 65,536) names a sequence from nowhere. Such a unit lies right
-  // after the sector that was active when it was written and is more than
-  // a ring ahead of it. It is taken for the torn one, and the chain's head
-  // for the newest sector, if that head continues a chain, or if it is the
-  // store's only data sector: the sector before it is free (a young store)
-  // or is the torn one (two usable sectors). A legitimate newest unit can
-  // follow only a stale sector that went bad unmarked; with no chain behind
-  // that, it is the first activation after a format, which records no
-  // slots before it.
+  // tear in 65,536) names a sequence from nowhere (ReadUnits already drops
+  // one that names more slots than a sector holds, most of them). Such a
+  // unit lies right after the sector that was active when it was written;
+  // if that sector continues a chain and the unit is more than a ring ahead
+  // of it, the unit is the torn one and the chain's head is the newest.
   if (second.any && best.sector == RingNext(second.sector) &&
       best.sequence - second.sequence > sectors_) {
-    const uint32_t prev = RingPrev(second.sector);
-    SectorInfo before, head;
-    CAIRN_TRY(SectorFacts(m, prev, before));
-    CAIRN_TRY(SectorFacts(m, best.sector, head));
-    const bool only_data =
-        best.sequence > second.sequence && head.prev_slots != 0 &&
-        (prev == best.sector ||
-         (before.prev_slots == kNotActive && before.sequence == 0));
-    if (only_data ||
-        (before.prev_slots != kNotActive &&
-         before.sequence == static_cast<uint16_t>(second.sequence - 1))) {
+    SectorInfo before;
+    CAIRN_TRY(SectorFacts(m, RingPrev(second.sector), before));
+    if (before.prev_slots != kNotActive &&
+        before.sequence == static_cast<uint16_t>(second.sequence - 1)) {
       m.torn = best.sector;
       best = second;
     }

@@ -75,7 +75,7 @@ cp base.img act.img
   done
 } > fill.csv
 expect 0 kv import act.img fill.csv --no-atomic
-$DAMAGE tornact act.img 1497800639 >/dev/null
+$DAMAGE tornact act.img 1497800639 3 >/dev/null
 expect 0 check act.img
 has "result: OK"
 has "stale sector (sequence 1497800639)"
@@ -84,14 +84,27 @@ has "second value"
 expect 0 kv get act.img fill.40
 
 # 1e. The same tear in a young store, whose data all lies in its first
-#     sector (bug 53): still a stale sector, and every value is there.
+#     sector (bug 53): the torn unit names more slots than a sector holds,
+#     so it is no activation at all, and every value is there.
 expect 0 image create young.img --layout "$HERE/layout.json"
 expect 0 kv put young.img wifi.ssid "young value"
 $DAMAGE tornact young.img 1497800639 >/dev/null
 expect 0 check young.img
 has "result: OK"
-has "stale sector (sequence 1497800639)"
+has "torn activation unit"
 expect 0 kv get young.img wifi.ssid
+has "young value"
+
+# 1f. One flipped bit in the activation unit of a young store's only data
+#     sector (sector 0, at offset U = 8): mount corrects it, and so does
+#     check, which used to report "no activated sector".
+expect 0 image create youngflip.img --layout "$HERE/layout.json"
+expect 0 kv put youngflip.img wifi.ssid "young value"
+$DAMAGE flip youngflip.img 8 0 >/dev/null
+expect 0 check youngflip.img
+has "result: OK"
+has "activation unit with one flipped bit"
+expect 0 kv get youngflip.img wifi.ssid
 has "young value"
 
 # 2. A flipped bit in a live value: DATA LOSS for that key only.
@@ -165,9 +178,13 @@ expect 0 kv export gap.img --csv -o gap.csv
 grep -v '^x,' gap.csv > gap2.csv
 same base.csv gap2.csv
 
-# 6. A damaged header of an unused sector is harmless (a note).
+# 6. A damaged header of an unused sector is harmless (a note). One flipped
+#    bit is corrected, as mount corrects it; two are not.
 cp base.img unused.img
 $DAMAGE flip unused.img $((5 * 4096 + 3)) 0
+expect 0 check unused.img
+has "format unit with one flipped bit"
+$DAMAGE flip unused.img $((5 * 4096 + 4)) 0
 expect 0 check unused.img
 has "unused sector"
 
