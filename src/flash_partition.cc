@@ -17,6 +17,7 @@ FlashPartition::FlashPartition(FlashMemory& flash, size_t first_sector,
     align = (alignment + align - 1) / align * align;
   }
   alignment_ = static_cast<uint16_t>(align <= 0xFFFF ? align : 0);
+  valid_ = CheckGeometry();
 }
 
 const std::byte* FlashPartition::mapped_base() const {
@@ -25,7 +26,9 @@ const std::byte* FlashPartition::mapped_base() const {
                          : base + first_sector_ * flash_->sector_size();
 }
 
-Status FlashPartition::CheckValid() const {
+Status FlashPartition::CheckValid() const { return valid_; }
+
+Status FlashPartition::CheckGeometry() const {
   if (sector_count_ == 0 || first_sector_ > flash_->sector_count() ||
       sector_count_ > flash_->sector_count() - first_sector_) {
     return Status::OutOfRange();
@@ -34,11 +37,11 @@ Status FlashPartition::CheckValid() const {
       !IsAligned(sector_size(), alignment_)) {
     return Status::InvalidArgument();
   }
-  return Status::Ok();
+  return flash_->CheckGeometry();
 }
 
 Status FlashPartition::CheckRange(size_t address, size_t length) const {
-  CAIRN_TRY(CheckValid());
+  CAIRN_TRY(valid_);
   if (address > size_bytes() || length > size_bytes() - address) {
     return Status::OutOfRange();
   }
@@ -47,7 +50,8 @@ Status FlashPartition::CheckRange(size_t address, size_t length) const {
 
 Status FlashPartition::Read(size_t address, std::span<std::byte> out) const {
   CAIRN_TRY(CheckRange(address, out.size()));
-  return flash_->Read(first_sector_ * sector_size() + address, out);
+  if (out.empty()) return Status::Ok();
+  return flash_->DoRead(first_sector_ * sector_size() + address, out);
 }
 
 Status FlashPartition::Program(size_t address,
@@ -56,28 +60,37 @@ Status FlashPartition::Program(size_t address,
   if (!IsAligned(address, alignment_) || !IsAligned(data.size(), alignment_)) {
     return Status::InvalidArgument();
   }
-  return flash_->Program(first_sector_ * sector_size() + address, data);
+  return ProgramChecked(address, data);
+}
+
+// Programs `data`, whose range and alignment were checked.
+Status FlashPartition::ProgramChecked(size_t address,
+                                      std::span<const std::byte> data) const {
+  if (data.empty()) return Status::Ok();
+  return flash_->DoProgram(first_sector_ * sector_size() + address, data);
 }
 
 Status FlashPartition::ProgramPadded(size_t address,
                                      std::span<const std::byte> data) const {
-  const size_t whole = AlignDown(data.size(), alignment_);
   CAIRN_TRY(CheckRange(address, AlignUp(data.size())));
-  if (whole != 0) CAIRN_TRY(Program(address, data.first(whole)));
+  if (!IsAligned(address, alignment_)) return Status::InvalidArgument();
+  const size_t whole = AlignDown(data.size(), alignment_);
+  CAIRN_TRY(ProgramChecked(address, data.first(whole)));
   const size_t tail = data.size() - whole;
   if (tail == 0) return Status::Ok();
   std::array<std::byte, FlashMemory::kMaxAlignment> unit;
   std::memcpy(unit.data(), data.data() + whole, tail);
   std::fill(unit.begin() + tail, unit.begin() + alignment_, erased_value());
-  return Program(address + whole, std::span(unit).first(alignment_));
+  return ProgramChecked(address + whole, std::span(unit).first(alignment_));
 }
 
 Status FlashPartition::Erase(size_t first, size_t count) const {
-  CAIRN_TRY(CheckValid());
+  CAIRN_TRY(valid_);
   if (first > sector_count_ || count > sector_count_ - first) {
     return Status::OutOfRange();
   }
-  return flash_->Erase(first_sector_ + first, count);
+  if (count == 0) return Status::Ok();
+  return flash_->DoErase(first_sector_ + first, count);
 }
 
 Result<bool> FlashPartition::IsErased(size_t address, size_t length) const {

@@ -270,6 +270,24 @@ TEST_P(PartitionGeometry, IsErasedSeesOneProgrammedByte) {
   EXPECT_EQ(part.IsErased(hot - 100, 165).value_or(true), false);
 }
 
+// The partition calls the driver directly: empty calls must stop at the
+// partition as they stop at FlashMemory, and a short padded program costs
+// exactly one program call.
+TEST_P(PartitionGeometry, EmptyCallsNeverReachTheChip) {
+  FlashPartition part(flash(), 1, GetParam().sector_count - 1);
+  EXPECT_EQ(part.Read(0, {}), Status::Ok());
+  EXPECT_EQ(part.Program(unit(), {}), Status::Ok());
+  EXPECT_EQ(part.ProgramPadded(0, {}), Status::Ok());
+  EXPECT_EQ(part.Erase(1, 0), Status::Ok());
+  EXPECT_EQ(vf_.flash.operation_count(), 0u);
+
+  if (unit() > 1) {
+    ASSERT_EQ(part.ProgramPadded(0, Pattern(unit() - 1, 5)), Status::Ok());
+    EXPECT_EQ(vf_.flash.counters().program_calls, 1u);
+    EXPECT_EQ(vf_.flash.counters().bytes_programmed, unit());
+  }
+}
+
 TEST_P(PartitionGeometry, ReadFailuresSurfaceThroughIsErased) {
   FlashPartition part(flash());
   vf_.flash.FailNext(FlashOp::kRead, 0, Status::DataLoss());

@@ -59,6 +59,10 @@ class FlashMemory {
   virtual Status DoErase(size_t first_sector, size_t count) = 0;
 
  private:
+  // A partition checks its calls against its own (stricter) geometry and
+  // calls the Do* hooks directly.
+  friend class FlashPartition;
+
   // INVALID_ARGUMENT for a geometry no store can use.
   Status CheckGeometry() const {
     return geometry_ok_ ? Status::Ok() : Status::InvalidArgument();

@@ -2,7 +2,11 @@
 //
 // Addresses are relative to the start of the partition. Every call checks
 // bounds and alignment and returns OUT_OF_RANGE / INVALID_ARGUMENT instead of
-// touching flash outside the partition.
+// touching flash outside the partition. The partition's own geometry is
+// checked once, when it is constructed (the flash must be constructed
+// first), and a call that passes the partition's checks goes straight to the
+// driver: a valid partition lies inside a valid flash, and its alignment is
+// a multiple of the flash's.
 #pragma once
 
 #include <cstddef>
@@ -55,12 +59,15 @@ class FlashPartition {
   size_t AlignUp(size_t n) const { return cairn::AlignUp(n, alignment_); }
 
  private:
+  Status CheckGeometry() const;
   Status CheckRange(size_t address, size_t length) const;
+  Status ProgramChecked(size_t address, std::span<const std::byte> data) const;
 
   FlashMemory* flash_;
   size_t first_sector_;
   uint16_t sector_count_;  // a partition spans at most 65,535 sectors
   uint16_t alignment_;
+  Status valid_;  // CheckGeometry(), taken once
 };
 
 }  // namespace cairn
