@@ -112,20 +112,33 @@ uint32_t Store::RingPrev(uint32_t sector) const {
 
 // A location packs the sector, the slot and the offset where the slot's value
 // region ends (in alignment units): from those the slot header, the value
-// and an extended entry's size unit are all one read away.
-uint32_t Store::PackLocation(uint32_t sector, uint32_t slot,
-                             size_t value_end) const {
-  return (sector << (slot_bits_ + value_bits_)) | (slot << value_bits_) |
+// and an extended entry's size unit are all one read away. The bits left
+// over below the lost flag hold the size of the value region (in alignment
+// units; all ones: too large to say), so that a write learns the footprint
+// of the entry it replaces without reading flash.
+uint32_t Store::PackLocation(uint32_t sector, uint32_t slot, size_t value_end,
+                             size_t region) const {
+  const uint32_t most = (1u << (31 - region_shift_)) - 1;
+  const size_t units = AlignmentUnits(region, partition_->alignment());
+  return (units < most ? static_cast<uint32_t>(units) : most) << region_shift_ |
+         (sector << (slot_bits_ + value_bits_)) | (slot << value_bits_) |
          static_cast<uint32_t>(value_end / partition_->alignment());
 }
 uint32_t Store::LocSector(uint32_t loc) const {
-  return (loc & ~kLost) >> (slot_bits_ + value_bits_);
+  return (loc & ((1u << region_shift_) - 1)) >> (slot_bits_ + value_bits_);
 }
 uint32_t Store::LocSlot(uint32_t loc) const {
   return (loc >> value_bits_) & ((1u << slot_bits_) - 1);
 }
 size_t Store::LocValue(uint32_t loc) const {
   return (loc & ((1u << value_bits_) - 1)) * partition_->alignment();
+}
+// False if the location could not hold the region's size.
+bool Store::LocRegion(uint32_t loc, size_t& region) const {
+  const uint32_t most = (1u << (31 - region_shift_)) - 1;
+  const uint32_t units = (loc >> region_shift_) & most;
+  region = size_t{units} * partition_->alignment();
+  return units != most;
 }
 size_t Store::SectorHeader() const { return 2u * unit_; }
 
@@ -183,9 +196,9 @@ Status Store::CheckGeometry() {
   const size_t max_slots = std::min<size_t>(UsableBytes() / unit_, 0xFFFE);
   slot_bits_ = BitsFor(max_slots);
   value_bits_ = BitsFor(p.sector_size() / align + 1);
-  if (BitsFor(sectors_) + slot_bits_ + value_bits_ > 31) {
-    return Status::InvalidArgument();
-  }
+  region_shift_ =
+      static_cast<uint8_t>(BitsFor(sectors_) + slot_bits_ + value_bits_);
+  if (region_shift_ > 31) return Status::InvalidArgument();
   return Status::Ok();
 }
 
@@ -330,8 +343,8 @@ Status Store::ReadGoodCopy(uint32_t& loc, Key key, Entry& e,
   for (uint32_t back = 1; s.IsDataLoss() && back < copies_; ++back) {
     const uint32_t slot = LocSlot(loc);
     if (slot == 0) break;
-    const uint32_t older =
-        PackLocation(LocSector(loc), slot - 1, LocValue(loc) + e.region);
+    const uint32_t older = PackLocation(LocSector(loc), slot - 1,
+                                        LocValue(loc) + e.region, e.region);
     Entry copy;
     if (!ReadEntry(older, key, copy).ok() ||
         copy.header.size_code != newest.size_code ||
@@ -677,7 +690,7 @@ Status Store::Apply(uint32_t sector, uint32_t slot, size_t value_end,
     if (pos != capacity_) IndexErase(pos);
     return Status::Ok();
   }
-  return IndexSet(h.key, PackLocation(sector, slot, value_end) |
+  return IndexSet(h.key, PackLocation(sector, slot, value_end, e.region) |
                              (h.kind == Kind::kLost ? kLost : 0));
 }
 
@@ -1306,7 +1319,8 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
     // Nothing readable to carry: keep the key, as DATA_LOSS.
     CAIRN_TRY(AppendEntry(
         t, {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)}, {}));
-    location = PackLocation(t.sector, slot, end) | kLost;
+    location = PackLocation(t.sector, slot, end, 0) | kLost;
+    live_valid_ = false;  // it may have counted as more than a bare slot
     return Status::Ok();
   }
   // Room for every copy first: a partial set would be left unaccounted. A
@@ -1327,7 +1341,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
              : c + 1u == copies_ ? Kind::kBatchEnd
                                  : Kind::kBatchMember;
     format::EncodeSlot(h, raw);
-    last = PackLocation(t.sector, t.slots, t.value_end);
+    last = PackLocation(t.sector, t.slots, t.value_end, e.region);
     CAIRN_TRY(CopyRegion(t, raw, e));
   }
   location = last;
@@ -1545,14 +1559,28 @@ Status Store::EnsureLiveBytes() const {
   if (live_valid_) return Status::Ok();
   size_t live = 0;
   for (size_t i = 0; i < key_count_; ++i) {
-    Entry e;
-    Status s = ReadEntry(index_[i].location, index_[i].key, e);
+    size_t bytes = 0;
     // A read that failed says nothing about the entry: nothing is cached.
-    if (s.IsUnavailable() || s.IsInternal()) return s;
-    live += Footprint(s.ok() ? e.region : 0);
+    CAIRN_TRY(LiveFootprint(index_[i], bytes));
+    live += bytes;
   }
   live_bytes_ = live;
   live_valid_ = true;
+  return Status::Ok();
+}
+
+// The footprint of the write `item` points at, as the live bytes count it:
+// the region its location records or else the one on flash; an entry that
+// is lost or does not read back counts as a bare slot.
+Status Store::LiveFootprint(const IndexEntry& item, size_t& bytes) const {
+  size_t region = 0;
+  if (!(item.location & kLost) && !LocRegion(item.location, region)) {
+    Entry e;
+    const Status read = ReadEntry(item.location, item.key, e);
+    if (read.IsUnavailable() || read.IsInternal()) return read;
+    region = read.ok() ? e.region : 0;
+  }
+  bytes = Footprint(region);
   return Status::Ok();
 }
 
@@ -1607,11 +1635,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     size_t old = 0;
     const size_t pos = Find(op.key);
     if (pos != capacity_) {
-      Entry e;
-      const Status read = ReadEntry(index_[pos].location, op.key, e);
-      // As EnsureLiveBytes counted it: a damaged entry as a bare slot.
-      if (read.IsUnavailable() || read.IsInternal()) return read;
-      old = Footprint(read.ok() ? e.region : 0);
+      CAIRN_TRY(LiveFootprint(index_[pos], old));  // as EnsureLiveBytes did
       removed += op.is_delete;
     } else if (!op.is_delete) {
       ++new_keys;
@@ -1719,8 +1743,8 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
           const size_t pos = Find(op.key);
           if (pos != capacity_) IndexErase(pos);
         } else {
-          CAIRN_TRY(
-              IndexSet(op.key, PackLocation(active_, slot - 1, end + region)));
+          CAIRN_TRY(IndexSet(
+              op.key, PackLocation(active_, slot - 1, end + region, region)));
         }
       }
     }

@@ -597,12 +597,14 @@ TEST_F(BlobStoreTest, CloseDetectsBytesChangedOnFlash) {
   EXPECT_EQ(Status::FailedPrecondition(), resumer.Resume().status());
 }
 
-// 512-byte sectors: a 6-sector blob partition, a 4-sector key-value store.
-Geometry SmallRigGeometry() {
+// 64 KiB sectors: the key-value store's locations have no room left for the
+// size of a value, so a write reads the record it replaces (where the read
+// glitch tests below inject their error).
+Geometry ReadingRigGeometry() {
   Geometry g;
-  g.sector_size = 512;
-  g.blob_sectors = 6;
-  g.kvs_sectors = 4;
+  g.sector_size = 64 * 1024;
+  g.blob_sectors = 1;
+  g.kvs_sectors = 3;
   return g;
 }
 
@@ -626,7 +628,7 @@ void StoreBlobAndReboot(Rig& rig, Crc32Checksum& crc,
 // to wrap around below zero, and every later write was DATA_LOSS until a
 // reboot.
 TEST(BlobReadGlitchTest, NewBlobAfterAReadErrorAndErase) {
-  Rig rig(SmallRigGeometry());
+  Rig rig(ReadingRigGeometry());
   Crc32Checksum crc;
   const std::vector<std::byte> data = RandomBytes(2800, 1);
   ASSERT_NO_FATAL_FAILURE(StoreBlobAndReboot(rig, crc, data));
@@ -919,7 +921,7 @@ TEST(BlobRecordDeleteTest, FailedDeleteKeepsTheBlob) {
                                 "FlatFileSystem::Delete()"};
   for (int path = 0; path < 4; ++path) {
     SCOPED_TRACE(kPaths[path]);
-    Rig rig(SmallRigGeometry());
+    Rig rig(ReadingRigGeometry());
     Crc32Checksum crc;
     const std::vector<std::byte> data = RandomBytes(2800, 1);
     ASSERT_NO_FATAL_FAILURE(StoreBlobAndReboot(rig, crc, data));

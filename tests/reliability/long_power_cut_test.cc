@@ -248,7 +248,7 @@ TEST(LongPowerCut, RandomWorkloadsSurviveCutsOnEveryGeometry) {
   const bool long_mode = LongMode();
   const uint64_t scale = long_mode ? Scale() : 1;
   const uint64_t small = long_mode ? 300000 * scale : 560;
-  const uint64_t large = long_mode ? 100000 * scale : 170;
+  const uint64_t large = long_mode ? 100000 * scale : 260;
   Counts total;
   // CAIRN_GEOMETRY=n runs only the n-th campaign (0-based), to reproduce.
   const char* only = std::getenv("CAIRN_GEOMETRY");

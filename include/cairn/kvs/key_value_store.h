@@ -206,10 +206,12 @@ class Store {
   bool IsBad(uint32_t sector) const;
   uint32_t RingNext(uint32_t sector) const;
   uint32_t RingPrev(uint32_t sector) const;
-  uint32_t PackLocation(uint32_t sector, uint32_t slot, size_t value_end) const;
+  uint32_t PackLocation(uint32_t sector, uint32_t slot, size_t value_end,
+                        size_t region) const;
   uint32_t LocSector(uint32_t loc) const;
   uint32_t LocSlot(uint32_t loc) const;
   size_t LocValue(uint32_t loc) const;
+  bool LocRegion(uint32_t loc, size_t& region) const;
   size_t Region(const format::SlotHeader& h, size_t size) const;
   size_t UsableBytes() const;
   uint32_t UsableSectors() const;
@@ -298,6 +300,7 @@ class Store {
                          uint16_t prev_slots);
   Status Recycle(uint32_t sector);
   Status EnsureLiveBytes() const;
+  Status LiveFootprint(const IndexEntry& item, size_t& bytes) const;
 
   // Field order packs the object: 52 bytes on a 32-bit target.
   FlashPartition* partition_;
@@ -317,9 +320,11 @@ class Store {
   mutable uint16_t corruption_found_ = 0;
   mutable uint16_t corruption_repaired_ = 0;
   uint8_t bad_sectors_ = 0;
-  uint8_t copies_;         // Options::copies
-  uint8_t slot_bits_ = 0;  // a location is sector | slot | value end
+  uint8_t copies_;  // Options::copies
+  // A location is [lost][region][sector][slot][value end] (PackLocation).
+  uint8_t slot_bits_ = 0;
   uint8_t value_bits_ = 0;
+  uint8_t region_shift_ = 0;  // lowest bit of the region field
   bool reclaim_on_put_ : 1;
   bool format_if_unusable_ : 1;
   mutable bool live_valid_ : 1 = false;
