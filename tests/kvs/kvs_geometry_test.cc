@@ -401,6 +401,38 @@ TEST(KvsGeometryLimits, OneHundredTwentyEightKiBSectors) {
   EXPECT_EQ(ok.Init(), Status::Ok());
 }
 
+// docs/format.md "RAM index": the bits a location leaves over record the
+// size of the value region. G1 (4 + 9 + 11 bits) leaves 7: regions of up to
+// 126 units of 4 bytes are recorded, and a delete replacing one reads back
+// only its own tombstone; a larger region is read from flash (its 8-byte
+// header). 128 KiB x 2 at A = 4 uses all 31 bits: every region is read.
+TEST(KvsGeometryLimits, LocationsRecordTheRegionSizesThatFit) {
+  const struct {
+    Geo g;
+    size_t size;
+    bool recorded;
+  } cases[] = {
+      {{4096, 16, 4}, 504, true}, {{4096, 16, 4}, 505, false},
+      {{4096, 16, 4}, 0, true},   {{131072, 2, 4}, 0, false},
+      {{131072, 2, 4}, 9, false}, {{512, 4, 1}, 300, true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(Name(c.g) + ", value of " + std::to_string(c.size));
+    DynFlash flash(c.g.sector_size, c.g.sectors, ConfigFor(c.g));
+    FlashPartition partition(flash.flash());
+    KeyValueStore<4> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    ASSERT_EQ(kvs.Put(1, Bytes(MakeValue(c.size, 1))), Status::Ok());
+    const size_t region =
+        (c.size + c.g.alignment - 1) / c.g.alignment * c.g.alignment;
+    EXPECT_EQ(kvs.GetStats().live_bytes, 8 + region);
+    flash.flash().ResetCounters();
+    ASSERT_EQ(kvs.Delete(1), Status::Ok());
+    EXPECT_EQ(flash.flash().counters().bytes_read, c.recorded ? 8u : 16u);
+    EXPECT_EQ(kvs.GetStats().live_bytes, 0u);
+  }
+}
+
 // ------------------------------------------- sub-range and raised alignment
 
 // A FlashMemory over a RamFlashBase that checks every program is aligned to
