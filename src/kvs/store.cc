@@ -10,6 +10,10 @@
 
 namespace cairn::kvs {
 
+// 52 bytes of state on a 32-bit target: with a 12-byte FlashPartition and 32
+// index entries exactly W1's RAM target of 320 bytes (docs/benchmarks.md).
+static_assert(sizeof(void*) != 4 || sizeof(Store) <= 52);
+
 using format::Kind;
 using format::SlotHeader;
 using format::UnitState;

@@ -66,8 +66,10 @@ class FlashPartition {
   FlashMemory* flash_;
   size_t first_sector_;
   uint16_t sector_count_;  // a partition spans at most 65,535 sectors
-  uint16_t alignment_;
-  Status valid_;  // CheckGeometry(), taken once
+  // 12 bytes on a 32-bit target (part of W1's RAM budget): the result of
+  // CheckGeometry() takes a bit next to the alignment.
+  uint16_t alignment_ : 15;
+  uint16_t valid_ : 1;
 };
 
 }  // namespace cairn
