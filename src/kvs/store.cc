@@ -181,8 +181,10 @@ size_t Store::max_value_size() const {
 // usable sectors also for a seal and a later delete.
 size_t Store::max_batch_bytes() const {
   if (unit_ == 0) return 0;  // before Init
-  return UsableBytes() - unit_ -
-         (UsableSectors() < 3 ? unit_ + Footprint(0) : 0u);
+  const size_t reserve =
+      unit_ + (UsableSectors() < 3 ? unit_ + Footprint(0) : 0u);
+  // Large units with copies on two sectors can leave nothing at all.
+  return UsableBytes() > reserve ? UsableBytes() - reserve : 0;
 }
 
 Status Store::CheckGeometry() {

@@ -405,5 +405,51 @@ TEST(FlashMemory, InvalidGeometriesFailEveryCall) {
   EXPECT_EQ(FlashPartition(empty).CheckValid(), Status::OutOfRange());
 }
 
+// A driver whose hooks only record what reaches them.
+class RecordingFlash final : public FlashMemory {
+ public:
+  RecordingFlash(size_t sector_size, size_t sector_count)
+      : FlashMemory(sector_size, sector_count, 4, std::byte{0xFF}) {}
+  size_t calls = 0;
+
+ protected:
+  Status DoRead(size_t, std::span<std::byte>) override {
+    ++calls;
+    return Status::Ok();
+  }
+  Status DoProgram(size_t, std::span<const std::byte>) override {
+    ++calls;
+    return Status::Ok();
+  }
+  Status DoErase(size_t, size_t) override {
+    ++calls;
+    return Status::Ok();
+  }
+};
+
+// A part whose byte size does not fit size_t (4 GiB or more on a 32-bit
+// target): absolute addresses would wrap, and a partition, which calls the
+// driver directly, programmed near address 0 instead of inside itself (found
+// by review). Such a flash is refused, and so is every partition of it.
+TEST(FlashMemory, ByteSizeBeyondSizeTIsRefused) {
+  constexpr size_t kSector = size_t{1} << (sizeof(size_t) * 8 - 2);
+  RecordingFlash flash(kSector, 8);
+  Bytes data(4);
+  EXPECT_EQ(flash.Program(4 * kSector, data), Status::InvalidArgument());
+  EXPECT_EQ(flash.Read(0, data), Status::InvalidArgument());
+  FlashPartition part(flash, 4, 1);
+  EXPECT_NE(part.CheckValid(), Status::Ok());
+  EXPECT_NE(part.Program(0, data), Status::Ok());
+  EXPECT_NE(part.ProgramPadded(0, Bytes(3)), Status::Ok());
+  EXPECT_NE(part.Read(0, data), Status::Ok());
+  EXPECT_NE(part.Erase(0, 1), Status::Ok());
+  EXPECT_EQ(flash.calls, 0u);
+  // Three sectors of that size still fit.
+  RecordingFlash largest(kSector, 3);
+  EXPECT_EQ(largest.Program(2 * kSector, data), Status::Ok());
+  EXPECT_EQ(FlashPartition(largest, 2, 1).Program(0, data), Status::Ok());
+  EXPECT_EQ(largest.calls, 2u);
+}
+
 }  // namespace
 }  // namespace cairn

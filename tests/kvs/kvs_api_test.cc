@@ -1402,6 +1402,25 @@ TEST(KvsOptionsTest, LimitsBeforeInitAndInvalidCopies) {
   EXPECT_EQ(kvs.max_batch_bytes(), kUsable - 8);
 }
 
+// Two sectors of 1,536 bytes at a 256-byte alignment with three copies: the
+// units a write must leave free take more than a sector holds, so nothing
+// fits. The limits used to wrap below zero (max_value_size() about 3e18).
+TEST(KvsOptionsTest, LimitsOfAStoreWithNoRoomAreZero) {
+  RamFlashBase::Config config;
+  config.alignment = 256;
+  RamFlash<1536, 2> flash(config);
+  FlashPartition partition(flash);
+  Options o;
+  o.copies = 3;
+  KeyValueStore<8> kvs(partition, o);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  EXPECT_EQ(kvs.max_batch_bytes(), 0u);
+  EXPECT_EQ(kvs.max_value_size(), 0u);
+  EXPECT_EQ(kvs.Put(1, Bytes("x")), Status::InvalidArgument());
+  EXPECT_EQ(kvs.Put(1, {}), Status::InvalidArgument());  // can never fit
+  EXPECT_TRUE(kvs.empty());
+}
+
 // A full two-sector store can still delete keys (one at a time, or as a
 // batch of deletes) and then write again. Deletes used to be refused with
 // RESOURCE_EXHAUSTED, each refusal costing three erases, until Format().

@@ -48,7 +48,8 @@ class FlashMemory {
         erased_value_(erased_value),
         geometry_ok_(sector_size != 0 && sector_count != 0 && alignment != 0 &&
                      alignment <= kMaxAlignment &&
-                     sector_size % alignment == 0),
+                     sector_size % alignment == 0 &&
+                     sector_size <= SIZE_MAX / sector_count),
         mapped_base_(mapped_base) {}
   ~FlashMemory() = default;
 
@@ -63,7 +64,8 @@ class FlashMemory {
   // calls the Do* hooks directly.
   friend class FlashPartition;
 
-  // INVALID_ARGUMENT for a geometry no store can use.
+  // INVALID_ARGUMENT for a geometry no store can use, or one whose byte size
+  // does not fit size_t (a part of 4 GiB or more on a 32-bit target).
   Status CheckGeometry() const {
     return geometry_ok_ ? Status::Ok() : Status::InvalidArgument();
   }
