@@ -122,6 +122,30 @@ else
   echo "(micro-benchmarks not built)" > "$out/micro_bench.txt"
 fi
 
+# ---- instructions per W1 update (callgrind: the same on every run) ----
+# Counts what runs inside Store::Put (flash layers and simulator included)
+# over 20,000 updates, minus the count for the fill alone.
+count="$build/bench/cairn_put_instructions"
+echo "(valgrind not installed: no instruction count)" > "$out/instructions.txt"
+if command -v valgrind >/dev/null &&
+    quiet cmake --build "$build" --target cairn_put_instructions; then
+  put_instructions() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      --toggle-collect='*Store::Put*' "$count" "$1" 2>&1 |
+      sed -n 's/.*Collected : *//p'
+  }
+  base=$(put_instructions 0)
+  total=$(put_instructions 20000)
+  if [ -n "$base" ] && [ -n "$total" ]; then
+    awk -v b="$base" -v t="$total" 'BEGIN {
+      printf "W1 instructions per update (callgrind, inside Store::Put): %.0f\n",
+             (t - b) / 20000 }' > "$out/instructions.txt"
+  else
+    echo "(instruction count failed)" > "$out/instructions.txt"; status=1
+  fi
+fi
+cat "$out/instructions.txt"
+
 # ---- bench.md: machine, tables, micro-benchmarks ----
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
@@ -136,6 +160,8 @@ cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/n
   echo '```'
   cat "$out/bench.tables.md"
   echo '```'
+  echo
+  cat "$out/instructions.txt"
   echo
   echo 'Micro-benchmarks (Google Benchmark, host CPU time):'
   echo

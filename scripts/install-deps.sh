@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, when they are missing.
-# Usage: scripts/install-deps.sh GROUP...   (groups: build test cross target fuzz)
+# Usage: scripts/install-deps.sh GROUP...
+#        (groups: build test bench cross target fuzz)
 # As root it runs apt-get; otherwise it names what is missing and fails.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages_for() {
     build) echo cmake ninja-build g++ make ;;
     test) echo cmake ninja-build g++ make libgtest-dev libgmock-dev \
             libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev ;;
+    bench) echo valgrind ;;
     cross) echo gcc-arm-none-eabi binutils-arm-none-eabi \
              libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib ;;
     target) echo gcc-arm-none-eabi binutils-arm-none-eabi \
