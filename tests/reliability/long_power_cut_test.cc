@@ -18,6 +18,11 @@
 //  - an operation that returned OK is there even if the cut hit after it;
 //  - every few hundred operations, a clean remount equals the model exactly
 //    and FullMaintenance succeeds.
+// One outcome is counted apart: a torn value whose random bits happen to
+// give the CRC-16 of the value written (docs/reliability.md, "Known
+// issues"), which no 16-bit check can tell from a complete write. The
+// campaign checks that the values that differ have exactly that CRC, prints
+// them as collisions and goes on; anything else is a violation.
 //
 // Default (ctest): a few thousand cut points, a few seconds. Long mode
 // (`long_power_cut_test --long` or CAIRN_LONG=1; CAIRN_SCALE=n multiplies
@@ -30,6 +35,7 @@
 #include <iostream>
 #include <optional>
 
+#include "cairn/checksum.h"
 #include "reliability/reliability_rig.h"
 
 namespace cairn::reliability {
@@ -55,6 +61,7 @@ struct Counts {
   uint64_t rolled_back = 0;  // interrupted operations found not applied
   uint64_t full_checks = 0;
   uint64_t violations = 0;  // neither before nor after
+  uint64_t collisions = 0;  // after, but for torn values passing the CRC-16
   uint64_t flash_ops = 0;
   uint64_t sector_erases = 0;
 };
@@ -81,6 +88,26 @@ Op MakeOp(Rng& rng, const Model& model, kvs::Key keys, size_t max_len,
     op.changes.push_back({key, RandomValue(rng, max_len, n)});
   }
   return op;
+}
+
+// True if `got` equals `after` except for values of the length and the
+// CRC-16 of the value written: torn values that pass the entry's checksum.
+bool OnlyChecksumCollisions(const Model& got, const Model& after) {
+  if (got.size() != after.size()) return false;
+  bool any = false;
+  for (const auto& [key, value] : after) {
+    const auto it = got.find(key);
+    if (it == got.end()) return false;
+    if (it->second == value) continue;
+    if (it->second.size() != value.size()) return false;
+    const uint16_t seed =
+        kvs::format::EntryCrcSeed(key, kvs::format::SizeCodeFor(value.size()));
+    if (Crc16::Update(seed, it->second) != Crc16::Update(seed, value)) {
+      return false;
+    }
+    any = true;
+  }
+  return any;
 }
 
 class Runner {
@@ -181,6 +208,13 @@ class Runner {
       ++counts_.took_effect;
     } else if (got == model_ && !acknowledged) {
       ++counts_.rolled_back;
+    } else if (OnlyChecksumCollisions(got, after)) {
+      ++counts_.collisions;
+      std::printf("%s: CRC-16 collision after a %s tear in op %llu: %s\n%s",
+                  Describe(c_.geometry).c_str(),
+                  mode == TearMode::kPrefix ? "prefix" : "random-bit",
+                  (unsigned long long)i, last_op_.c_str(),
+                  Diff(got, model_, after, c_.keys).c_str());
     } else {
       // Counted, reported (the first few in full), and the campaign goes on
       // from what the store now holds, to measure how often it happens.
@@ -266,33 +300,70 @@ TEST(LongPowerCut, RandomWorkloadsSurviveCutsOnEveryGeometry) {
     std::printf(
         "%-32s ops %9llu  ack %9llu  cuts armed %9llu  hit %9llu "
         "(applied %llu, rolled back %llu)  second cuts %llu  "
-        "clean checks %llu  sector erases %llu  VIOLATIONS %llu\n",
+        "clean checks %llu  sector erases %llu  CRC-16 collisions %llu  "
+        "VIOLATIONS %llu\n",
         Describe(c.geometry).c_str(), (unsigned long long)n.ops,
         (unsigned long long)n.acknowledged, (unsigned long long)n.cuts_armed,
         (unsigned long long)n.cuts_hit, (unsigned long long)n.took_effect,
         (unsigned long long)n.rolled_back, (unsigned long long)n.second_cuts,
         (unsigned long long)n.full_checks, (unsigned long long)n.sector_erases,
-        (unsigned long long)n.violations);
+        (unsigned long long)n.collisions, (unsigned long long)n.violations);
     total.ops += n.ops;
     total.cuts_hit += n.cuts_hit;
     total.second_cuts += n.second_cuts;
     total.sector_erases += n.sector_erases;
     total.violations += n.violations;
+    total.collisions += n.collisions;
     EXPECT_GT(n.sector_erases, 2 * c.geometry.sectors)
         << "workload too small to reclaim on " << Describe(c.geometry);
   }
   std::printf(
       "long power-cut campaign%s: %llu operations, %llu cut points "
       "checked (%llu second cuts during recovery), %llu sector "
-      "erases, %llu violations\n",
+      "erases, %llu CRC-16 collisions, %llu violations\n",
       long_mode ? " (long)" : "", (unsigned long long)total.ops,
       (unsigned long long)total.cuts_hit, (unsigned long long)total.second_cuts,
       (unsigned long long)total.sector_erases,
+      (unsigned long long)total.collisions,
       (unsigned long long)total.violations);
   std::fflush(stdout);
   if (only == nullptr) {
     EXPECT_GT(total.cuts_hit, long_mode ? 1000000u : 2000u);
   }
+}
+
+// The campaign sets apart only values that differ from the written one yet
+// have its length and CRC-16; any other difference stays a violation.
+TEST(LongPowerCut, OnlyTrueChecksumCollisionsAreSetApart) {
+  const Value written = {std::byte{1}, std::byte{2}, std::byte{3},
+                         std::byte{4}, std::byte{5}, std::byte{6}};
+  const uint16_t seed =
+      kvs::format::EntryCrcSeed(7, kvs::format::SizeCodeFor(written.size()));
+  const uint16_t crc = Crc16::Update(seed, written);
+  // Another value with the same CRC: vary the last three bytes.
+  Value twin = written;
+  for (uint32_t n = 1; n < (1u << 24); ++n) {
+    twin[3] = std::byte(n >> 16);
+    twin[4] = std::byte(n >> 8);
+    twin[5] = std::byte(n);
+    if (twin != written && Crc16::Update(seed, twin) == crc) break;
+  }
+  ASSERT_NE(twin, written);
+  ASSERT_EQ(Crc16::Update(seed, twin), crc);
+
+  const Model after = {{3, Value(4, std::byte{9})}, {7, written}};
+  EXPECT_TRUE(OnlyChecksumCollisions({{3, after.at(3)}, {7, twin}}, after));
+  EXPECT_FALSE(OnlyChecksumCollisions(after, after));  // nothing torn
+  Value other = twin;
+  other[0] ^= std::byte{1};
+  EXPECT_FALSE(OnlyChecksumCollisions({{3, after.at(3)}, {7, other}}, after));
+  EXPECT_FALSE(OnlyChecksumCollisions(
+      {{3, after.at(3)}, {7, Value(written.begin(), written.end() - 1)}},
+      after));
+  EXPECT_FALSE(OnlyChecksumCollisions({{7, twin}}, after));  // key 3 lost
+  // Key 3 kept its old value (half a batch) beside a collision.
+  EXPECT_FALSE(
+      OnlyChecksumCollisions({{3, Value(4, std::byte{8})}, {7, twin}}, after));
 }
 
 // 3 x 8 KiB, alignment 32, erased 0x00: at aa3146f the mount after a cut in
