@@ -1803,17 +1803,23 @@ Status Store::Commit(const BatchBase& batch) {
   return WriteOps(batch.ops(), true);
 }
 
+// Reads the newest entry of `key` into `e` from its location, stored in
+// `loc`: FAILED_PRECONDITION before Init, NOT_FOUND for a key with no value,
+// or what ReadEntry returns.
+Status Store::FindEntry(Key key, uint32_t& loc, Entry& e) const {
+  if (!initialized_) return Status::FailedPrecondition();
+  const size_t pos = Find(key);
+  if (pos == capacity_) return Status::NotFound();
+  loc = index_[pos].location;
+  return ReadEntry(loc, key, e);
+}
+
 StatusWithSize Store::Get(Key key, std::span<std::byte> out,
                           size_t offset) const {
   LockGuard guard(lock_);
-  if (!initialized_) {
-    return StatusWithSize(Status::FailedPrecondition(), 0);
-  }
-  const size_t pos = Find(key);
-  if (pos == capacity_) return StatusWithSize(Status::NotFound(), 0);
   Entry e;
-  uint32_t loc = index_[pos].location;
-  Status s = ReadEntry(loc, key, e);
+  uint32_t loc = 0;
+  Status s = FindEntry(key, loc, e);
   if (s.ok() && offset > e.size) s = Status::OutOfRange();
   const size_t rest = s.ok() ? e.size - offset : 0;
   const size_t n = std::min(rest, out.size());
@@ -1836,13 +1842,9 @@ Status Store::GetExact(Key key, std::span<std::byte> out) const {
 
 StatusWithSize Store::ValueSize(Key key) const {
   LockGuard guard(lock_);
-  if (!initialized_) {
-    return StatusWithSize(Status::FailedPrecondition(), 0);
-  }
-  const size_t pos = Find(key);
-  if (pos == capacity_) return StatusWithSize(Status::NotFound(), 0);
   Entry e;
-  const Status s = ReadEntry(index_[pos].location, key, e);
+  uint32_t loc = 0;
+  const Status s = FindEntry(key, loc, e);
   if (s.ok()) return StatusWithSize(e.size);
   // A read that fails is reported like a damaged entry.
   return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);

@@ -227,6 +227,7 @@ class Store {
   Status ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
                   std::span<const std::byte, 8> raw, Entry& entry) const;
   Status ReadEntry(uint32_t location, Key key, Entry& entry) const;
+  Status FindEntry(Key key, uint32_t& location, Entry& entry) const;
   Status ReadGoodCopy(uint32_t& location, Key key, Entry& entry,
                       std::span<std::byte> out, size_t offset) const;
   size_t Footprint(size_t region) const;
