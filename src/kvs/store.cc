@@ -1511,6 +1511,15 @@ Status Store::Activate() {
   }
 }
 
+// Activate() for the calls that make room: a failure other than
+// RESOURCE_EXHAUSTED may leave RAM out of step with flash, so the next call
+// remounts first.
+Status Store::ActivateOrRemount() {
+  const Status s = Activate();
+  if (!s.ok() && !s.IsResourceExhausted()) needs_remount_ = true;
+  return s;
+}
+
 // Appends a copy of the entry `item` names (or, with no `item`, the seal
 // the last copy may need) at cursor `t` in the active sector, where it
 // counts at once; the index then names the copy. A failed program is voided,
@@ -1600,11 +1609,7 @@ Status Store::MakeRoom(size_t bytes) {
     if (!reclaim_on_put_ && data_sectors_ + 1u >= UsableSectors()) {
       return Status::ResourceExhausted();
     }
-    Status s = Activate();
-    if (!s.ok()) {
-      needs_remount_ = needs_remount_ || !s.IsResourceExhausted();
-      return s;
-    }
+    CAIRN_TRY(ActivateOrRemount());
   }
 }
 
@@ -1859,9 +1864,7 @@ Status Store::ReclaimOne() {
   LockGuard guard(lock_);
   CAIRN_TRY(Prepare());
   if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
-  Status s = Activate();
-  needs_remount_ = needs_remount_ || (!s.ok() && !s.IsResourceExhausted());
-  return s;
+  return ActivateOrRemount();
 }
 
 Status Store::FullMaintenance() {
@@ -1881,11 +1884,7 @@ Status Store::FullMaintenance() {
   // leave, should its erase be cut, garbage that mount takes for data.
   if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
   for (uint32_t i = 0; i < data_sectors_; ++i) {
-    Status s = Activate();
-    if (!s.ok()) {
-      needs_remount_ = needs_remount_ || !s.IsResourceExhausted();
-      return s;
-    }
+    CAIRN_TRY(ActivateOrRemount());
   }
   return Status::Ok();
 }

@@ -277,6 +277,7 @@ class Store {
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
   Status Activate();
+  Status ActivateOrRemount();
   Status PrepareFree(uint32_t sector);
   Status FreeOldest();
   Status CopyIntoActive(Cursor& t, IndexEntry* item);
