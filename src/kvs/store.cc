@@ -1621,6 +1621,13 @@ bool Store::Overridden(std::span<const BatchOp> ops, size_t i) {
   return false;
 }
 
+// Bytes of the value region that `op` writes.
+size_t Store::OpRegion(const BatchOp& op) const {
+  return op.is_delete
+             ? 0
+             : format::ValueRegionBytes(op.size, partition_->alignment());
+}
+
 Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
@@ -1636,10 +1643,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     // A later operation on the same key makes this one moot: it is not
     // written at all (so a batch never names a key twice on flash).
     if (Overridden(ops, i)) continue;
-    const size_t bytes =
-        Footprint(op.is_delete ? 0
-                               : format::ValueRegionBytes(
-                                     op.size, partition_->alignment()));
+    const size_t bytes = Footprint(OpRegion(op));
     total += bytes;
     slots_written += copies_;
     adds |= !op.is_delete;
@@ -1743,10 +1747,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     for (size_t i = 0; i < ops.size(); ++i) {
       if (Overridden(ops, i)) continue;
       const BatchOp& op = ops[i];
-      const size_t region =
-          op.is_delete
-              ? 0
-              : format::ValueRegionBytes(op.size, partition_->alignment());
+      const size_t region = OpRegion(op);
       slot += copies_;
       end -= copies_ * region;
       if (op.is_delete == (pass == 0)) {

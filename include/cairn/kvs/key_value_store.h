@@ -274,6 +274,7 @@ class Store {
 
   // Writing.
   static bool Overridden(std::span<const BatchOp> ops, size_t i);
+  size_t OpRegion(const BatchOp& op) const;
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
   Status Activate();
