@@ -260,6 +260,12 @@ Status Store::ReadAt(size_t address, std::span<std::byte> out) const {
   return AsReadFailure(partition_->Read(address, out));
 }
 
+// Reads the slot headers of `sector` from slot `slot` on into `out`.
+Status Store::ReadHeaders(uint32_t sector, uint32_t slot,
+                          std::span<std::byte> out) const {
+  return partition_->Read(SlotAddress(sector, slot), out);
+}
+
 // Reads the slot `slot` of `sector` whose value region ends at `value_end`.
 // Fills `entry`; DATA_LOSS if the slot does not decode or does not fit.
 Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
@@ -301,7 +307,7 @@ Status Store::ReadEntry(uint32_t loc, Key key, Entry& entry) const {
   const uint32_t sector = LocSector(loc);
   const uint32_t slot = LocSlot(loc);
   std::array<std::byte, 8> raw;
-  CAIRN_TRY(ReadAt(SlotAddress(sector, slot), raw));
+  CAIRN_TRY(AsReadFailure(ReadHeaders(sector, slot, raw)));
   Status read = ReadSlot(sector, slot, LocValue(loc), raw, entry);
   // A header with a flipped bit: the correction that mount made, which the
   // value's checksum confirms.
@@ -719,7 +725,7 @@ Status Store::ApplySlots(uint32_t sector, uint32_t first, uint32_t stop,
   for (uint32_t slot = first; slot < stop; ++slot) {
     std::array<std::byte, 8> raw;
     Entry e;
-    CAIRN_TRY(partition_->Read(SlotAddress(sector, slot), raw));
+    CAIRN_TRY(ReadHeaders(sector, slot, raw));
     if (format::DecodeSlot(raw, e.header) && format::IsSealMarker(e.header)) {
       continue;  // a reclaim's copies may end with one
     }
@@ -831,7 +837,7 @@ Status Store::LoseRun(ScanState& st, uint32_t stop) {
   for (uint32_t slot = st.run_first; st.in_run && slot < stop; ++slot) {
     std::array<std::byte, 8> raw;
     Entry e;
-    CAIRN_TRY(ReadAt(SlotAddress(st.sector, slot), raw));
+    CAIRN_TRY(AsReadFailure(ReadHeaders(st.sector, slot, raw)));
     if (!format::DecodeSlot(raw, e.header)) continue;
     e.header.kind = Kind::kLost;
     e.header.size_code = 0;
@@ -882,9 +888,9 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       size_t n = std::min<size_t>(per_chunk, limit - slot);
       n = std::min(n, (room_end - slots_end) / unit_ + 1);
       const std::span<std::byte> dest = std::span(m.chunk).first(n * unit_);
-      Status read = partition_->Read(SlotAddress(sector, slot), dest);
+      Status read = ReadHeaders(sector, slot, dest);
       if (!read.ok() && !read.IsUnavailable()) {
-        read = partition_->Read(SlotAddress(sector, slot), dest);
+        read = ReadHeaders(sector, slot, dest);
       }
       CAIRN_TRY(AsReadFailure(read));
       chunk_first = slot;
@@ -917,7 +923,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     const auto last_of_active = [&]() -> bool {
       if (!active || slots_end + unit_ > value_end) return active;
       std::array<std::byte, 8> next;
-      return !partition_->Read(SlotAddress(sector, slot + 1), next).ok() ||
+      return !ReadHeaders(sector, slot + 1, next).ok() ||
              AllErased(next.data(), next.size(), erased);
     };
     // The two markers are recognised from one decode of the header; one
@@ -1007,8 +1013,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       // DATA_LOSS.
       std::array<std::byte, 8> next;
       const bool room = slots_end + unit_ <= value_end;
-      if (room)
-        CAIRN_TRY(partition_->Read(SlotAddress(sector, slot + 1), next));
+      if (room) CAIRN_TRY(ReadHeaders(sector, slot + 1, next));
       SlotHeader after;
       skip = room && format::DecodeSlot(next, after) &&
              VoidEnd(after, slot + 1, value_end, void_end);
@@ -1091,7 +1096,7 @@ Status Store::CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
   if (slot == 0) return own;
   std::array<std::byte, 8> raw;
   Entry prev;
-  CAIRN_TRY(ReadAt(SlotAddress(sector, slot - 1), raw));
+  CAIRN_TRY(AsReadFailure(ReadHeaders(sector, slot - 1, raw)));
   if (!ReadSlot(sector, slot - 1, value_end + last.region, raw, prev).ok() ||
       prev.header.key != last.header.key ||
       prev.header.size_code != last.header.size_code ||
@@ -1274,7 +1279,7 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
   const std::byte erased = partition_->erased_value();
   std::array<std::byte, 8> raw;
   uint32_t at = t.slots;
-  if (!partition_->Read(SlotAddress(t.sector, at), raw).ok()) return false;
+  if (!ReadHeaders(t.sector, at, raw).ok()) return false;
   if (!AllErased(raw.data(), raw.size(), erased)) {
     // A header program failed half way. Only if it was the operation's
     // first slot: otherwise the marker could not follow the operation's
@@ -1296,8 +1301,7 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
       return true;
     }
     std::array<std::byte, 8> back;
-    if (s.IsUnavailable() ||
-        !partition_->Read(SlotAddress(t.sector, at), back).ok() ||
+    if (s.IsUnavailable() || !ReadHeaders(t.sector, at, back).ok() ||
         !AllErased(back.data(), back.size(), erased)) {
       return false;
     }

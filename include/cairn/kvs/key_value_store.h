@@ -224,6 +224,8 @@ class Store {
   void IndexErase(size_t position);
 
   // Reading.
+  Status ReadHeaders(uint32_t sector, uint32_t slot,
+                     std::span<std::byte> out) const;
   Status ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
                   std::span<const std::byte, 8> raw, Entry& entry) const;
   Status ReadEntry(uint32_t location, Key key, Entry& entry) const;
