@@ -876,6 +876,11 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
   Entry pending;
   uint32_t pending_slot = 0;
   size_t pending_end = 0;
+  const auto consume_pending = [&] {
+    const bool had = have_pending;
+    have_pending = false;
+    return had ? Consume(st, pending_slot, pending_end, pending) : Status::Ok();
+  };
   uint32_t slot = 0;
 
   for (; slot < limit; ++slot) {
@@ -952,10 +957,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
         if (before.IsUnavailable() || before.IsInternal()) return before;
         if (before.ok()) {
           ++corruption_found_;
-          if (have_pending) {
-            CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
-            have_pending = false;
-          }
+          CAIRN_TRY(consume_pending());
           CAIRN_TRY(LoseRun(st, slot));
           if (Find(marker.key) != capacity_)
             CAIRN_TRY(IndexSet(marker.key, kLost));
@@ -977,10 +979,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     }
     if (decoded && format::IsSealMarker(marker)) {
       // The entry before it was written to its end.
-      if (have_pending) {
-        CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
-        have_pending = false;
-      }
+      CAIRN_TRY(consume_pending());
       st.in_run = false;  // never inside a batch: one it interrupts is void
       continue;
     }
@@ -1023,11 +1022,8 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
         break;
       }
     }
-    if (have_pending) {
-      // A later slot exists, so the pending one was not the last write.
-      CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
-      have_pending = false;
-    }
+    // A later slot exists, so the pending one was not the last write.
+    CAIRN_TRY(consume_pending());
     if (skip) continue;
     if (!read.ok()) {
       ++corruption_found_;
@@ -1042,11 +1038,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     have_pending = true;
     value_end -= e.region;
   }
-  if (!active) {
-    if (have_pending)
-      CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
-    return Status::Ok();
-  }
+  if (!active) return consume_pending();
 
   // The active sector: the last slot is applied only if its value checks,
   // and (tail rule) only if its tail byte was programmed, unless a seal
