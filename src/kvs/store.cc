@@ -992,14 +992,13 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     Entry e;
     Status read = ReadSlot(sector, slot, value_end, raw, e);
     if (read.IsInternal()) return read;  // a read failed: mount fails
+    bool repaired = read.ok() && e.repaired;
     if (!read.ok() && !read.IsUnavailable() &&
         !(may_be_torn = may_be_torn || last_of_active())) {
       read = RepairSlot(sector, slot, value_end, raw, e);
-      if (read.ok()) {
-        ++corruption_found_;
-        ++corruption_repaired_;
-      }
-    } else if (read.ok() && e.repaired) {
+      repaired = read.ok();
+    }
+    if (repaired) {
       ++corruption_found_;
       ++corruption_repaired_;
     }
