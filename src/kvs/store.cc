@@ -60,6 +60,15 @@ struct Store::Entry {
 
 constexpr uint16_t kNotActive = 0xFFFF;  // SectorInfo::prev_slots
 
+// A sector's two header units as ReadUnits found them.
+struct Store::Units {
+  std::array<std::byte, 16> raw;
+  format::FormatUnit fmt;
+  format::ActivationUnit act;
+  UnitState fmt_state, act_state;
+  int repaired = 0;  // bit 0: format unit corrected, bit 1: activation unit
+};
+
 struct Store::Mount {
   std::array<std::byte, kMountChunk> chunk;
   std::array<SectorInfo, kScratchSectors> info;
@@ -393,27 +402,26 @@ Status Store::Format() {
 
 // What mount keeps of a sector's header: a valid activation unit's sequence
 // (low 16 bits) and prev_slots, or kNotActive.
-Store::SectorInfo Store::Facts(UnitState fmt, UnitState act,
-                               const format::ActivationUnit& unit) {
+Store::SectorInfo Store::Facts(const Units& u) {
+  const UnitState fmt = u.fmt_state, act = u.act_state;
   if (fmt == UnitState::kBad || act != UnitState::kValid ||
-      unit.prev_slots == kNotActive) {
+      u.act.prev_slots == kNotActive) {
     // sequence 1 marks a sector whose activation unit is garbage.
     return {act == UnitState::kInvalid && fmt != UnitState::kBad ? uint16_t{1}
                                                                  : uint16_t{0},
             kNotActive};
   }
-  return {static_cast<uint16_t>(unit.sequence), unit.prev_slots};
+  return {static_cast<uint16_t>(u.act.sequence), u.act.prev_slots};
 }
 
 // Reads and decodes the two header units of `sector` (one read when they
-// are adjacent) into `raw`. A unit that fails its checksum is corrected when
+// are adjacent) into `u`. A unit that fails its checksum is corrected when
 // flipping a single bit makes it valid (CRC-16 over 6 bytes tells one bit
-// apart), which `repaired` counts; a torn activation unit corrected this way
-// is still safe because it is written after everything it commits.
-Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
-                        format::FormatUnit& fmt, UnitState& fmt_state,
-                        format::ActivationUnit& act, UnitState& act_state,
-                        int& repaired, bool repair_activation) const {
+// apart), which `u.repaired` counts; a torn activation unit corrected this
+// way is still safe because it is written after everything it commits.
+Status Store::ReadUnits(uint32_t sector, Units& u,
+                        bool repair_activation) const {
+  const std::span<std::byte, 16> raw = u.raw;
   const size_t at = SectorAddress(sector);
   if (unit_ == 8) {
     CAIRN_TRY(partition_->Read(at, raw));
@@ -423,25 +431,26 @@ Status Store::ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
   }
   const std::byte erased = partition_->erased_value();
   const auto decode = [&] {
-    fmt_state = format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, fmt);
-    act_state = format::DecodeActivationUnit(raw.last<8>(), erased, act);
+    u.fmt_state =
+        format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, u.fmt);
+    u.act_state = format::DecodeActivationUnit(raw.last<8>(), erased, u.act);
     // No activation names more slots than a sector holds: one that does is
     // a torn write (random bits that passed the CRC-16) or foreign bytes.
-    if (act_state == UnitState::kValid &&
-        act.prev_slots > UsableBytes() / unit_) {
-      act_state = UnitState::kInvalid;
+    if (u.act_state == UnitState::kValid &&
+        u.act.prev_slots > UsableBytes() / unit_) {
+      u.act_state = UnitState::kInvalid;
     }
   };
   decode();
-  repaired = 0;
+  u.repaired = 0;
   for (int unit = 0; unit < (repair_activation ? 2 : 1); ++unit) {
-    const UnitState& state = unit == 0 ? fmt_state : act_state;
+    const UnitState& state = unit == 0 ? u.fmt_state : u.act_state;
     for (int bit = unit * 64;
          state == UnitState::kInvalid && bit < unit * 64 + 64; ++bit) {
       raw[bit / 8] ^= std::byte(1u << (bit % 8));
       decode();
       if (state == UnitState::kValid) {
-        repaired |= 1 << unit;  // keep the corrected bit
+        u.repaired |= 1 << unit;  // keep the corrected bit
       } else {
         raw[bit / 8] ^= std::byte(1u << (bit % 8));
         decode();
@@ -460,17 +469,13 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
     info = m.info[sector];
     return Status::Ok();
   }
-  format::FormatUnit fmt;
-  format::ActivationUnit act;
-  UnitState fs, as;
-  std::array<std::byte, 16> raw;
-  int repaired;
-  CAIRN_TRY(ReadUnits(sector, raw, fmt, fs, act, as, repaired, true));
-  info = Facts(fs, as, act);
+  Units u;
+  CAIRN_TRY(ReadUnits(sector, u, true));
+  info = Facts(u);
   // A unit corrected by one bit counts only inside the chain of the units
   // that read cleanly, as DoInit checks for the first 64 sectors.
   const uint16_t below = static_cast<uint16_t>(sequence_ + 1 - info.sequence);
-  if ((repaired & 2) && info.prev_slots != kNotActive &&
+  if ((u.repaired & 2) && info.prev_slots != kNotActive &&
       (!m.clean_chain || below == 0 || below >= sectors_)) {
     info = {1, kNotActive};
   }
@@ -504,32 +509,29 @@ Status Store::DoInit() {
   };
   Candidate best, second, lone;
   for (uint32_t s = 0; s < sectors_; ++s) {
-    format::FormatUnit fmt;
-    format::ActivationUnit act;
-    UnitState fs, as;
-    std::array<std::byte, 16> raw;
-    int repaired = 0;
+    Units u;
     // A failed read is retried once; after that mount fails rather than
     // guess (a sector taken for damaged would lose data for good).
     const bool scratch = s < kScratchSectors;
-    Status read = ReadUnits(s, raw, fmt, fs, act, as, repaired, scratch);
-    if (!read.ok() && !read.IsUnavailable()) {
-      read = ReadUnits(s, raw, fmt, fs, act, as, repaired, scratch);
-    }
+    Status read = ReadUnits(s, u, scratch);
+    if (!read.ok() && !read.IsUnavailable()) read = ReadUnits(s, u, scratch);
     CAIRN_TRY(AsReadFailure(read));
+    const UnitState fs = u.fmt_state, as = u.act_state;
+    const int repaired = u.repaired;
     // A unit corrected by one bit, or a data sector whose erase count is
     // unreadable, is corruption (a torn unit of a sector in transit is not).
     if (repaired || (as == UnitState::kValid && fs == UnitState::kInvalid)) {
       ++corruption_found_;
       corruption_repaired_ += (repaired & 1) + (repaired >> 1);
     }
-    const SectorInfo info = Facts(fs, as, act);
+    const SectorInfo info = Facts(u);
     if (fs == UnitState::kBad) {
       NoteBad(s);
     } else if (info.prev_slots != kNotActive) {
       Candidate c{
-          s, act.sequence,
-          fs != UnitState::kValid || fmt.version >= format::kSealVersion, true};
+          s, u.act.sequence,
+          fs != UnitState::kValid || u.fmt.version >= format::kSealVersion,
+          true};
       if (repaired & 2) {
         repaired_act |= uint64_t{1} << s;
         lone = c;
@@ -541,7 +543,7 @@ Status Store::DoInit() {
     }
     any_valid |= fs == UnitState::kValid;
     any_newer |= fs == UnitState::kNewer;
-    any_magic |= format::HasMagic(std::span(raw).first<8>());
+    any_magic |= format::HasMagic(std::span(u.raw).first<8>());
     units_erased &= fs == UnitState::kErased && as == UnitState::kErased;
     others_erased &=
         (s == 0 || fs == UnitState::kErased) && as == UnitState::kErased;
@@ -1381,17 +1383,13 @@ Status Store::CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
 
 // Makes `sector` a clean free sector: a valid format unit, nothing else.
 Status Store::PrepareFree(uint32_t sector) {
-  std::array<std::byte, 16> units;
-  format::FormatUnit fmt;
-  format::ActivationUnit act;
-  UnitState fs, as;
-  int repaired;
-  CAIRN_TRY(AsReadFailure(
-      ReadUnits(sector, units, fmt, fs, act, as, repaired, false)));
+  Units u;
+  CAIRN_TRY(AsReadFailure(ReadUnits(sector, u, false)));
   // A sector is written only once it is known to be erased: all of it past
   // the format unit, so that neither an interrupted erase nor bytes from
   // another image end up among new slots.
-  bool clean = fs == UnitState::kValid && as == UnitState::kErased;
+  bool clean =
+      u.fmt_state == UnitState::kValid && u.act_state == UnitState::kErased;
   std::array<std::byte, 128> chunk;
   const size_t end = SectorAddress(sector) + partition_->sector_size();
   for (size_t at = SectorAddress(sector) + SectorHeader(); clean && at < end;

@@ -180,6 +180,7 @@ class Store {
   struct Entry;
   struct Mount;
   struct Cursor;
+  struct Units;
   struct ScanState {
     uint32_t sector;
     bool in_run = false;
@@ -236,12 +237,8 @@ class Store {
   Status CheckValue(const Entry& entry, std::span<std::byte> out,
                     size_t offset) const;
   Status ReadFormat(uint32_t sector, uint32_t& erase_count) const;
-  static SectorInfo Facts(format::UnitState fmt, format::UnitState act,
-                          const format::ActivationUnit& unit);
-  Status ReadUnits(uint32_t sector, std::span<std::byte, 16> raw,
-                   format::FormatUnit& fmt, format::UnitState& fmt_state,
-                   format::ActivationUnit& act, format::UnitState& act_state,
-                   int& repaired, bool repair_activation) const;
+  static SectorInfo Facts(const Units& u);
+  Status ReadUnits(uint32_t sector, Units& u, bool repair_activation) const;
 
   // Mounting.
   Status DoInit();
