@@ -1206,10 +1206,7 @@ Status Store::Recycle(uint32_t sector) {
 // complete leaves the value's tail byte erased (see TailErased).
 Status Store::WriteSlot(Cursor& t, std::span<const std::byte, 8> raw,
                         size_t region, size_t& at) {
-  const size_t slots_end = SectorHeader() + (size_t{t.slots} + 1) * unit_;
-  if (t.value_end < slots_end || t.value_end - slots_end < region) {
-    return Status::ResourceExhausted();
-  }
+  if (!Fits(t, unit_ + region)) return Status::ResourceExhausted();
   CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
   ++t.slots;
   t.value_end -= static_cast<uint32_t>(region);
