@@ -1535,7 +1535,7 @@ Status Store::FreeOldest() {
   if (oldest == active_ || active_closed_) {
     // Stuck: no free sector and a closed active one (a long run of failed
     // programs). A mount reopens what it can, so the next call remounts.
-    needs_remount_ = needs_remount_ || active_closed_;
+    if (active_closed_) needs_remount_ = true;
     return Status::ResourceExhausted();
   }
   // The active sector may end with an entry copied there by a reclaim
@@ -1680,7 +1680,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     if (const Status room = MakeRoom(total + unit_); !room.ok()) {
       // An earlier attempt may count after all: RAM must learn from flash
       // which outcome stands, as after a power cut.
-      needs_remount_ = needs_remount_ || !unvoided.ok();
+      if (!unvoided.ok()) needs_remount_ = true;
       return unvoided.ok() ? room : unvoided;
     }
     t = {active_, slots_, value_end_};
@@ -1720,7 +1720,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     }
     if (!voided && unvoided.ok()) unvoided = s;
     const bool free_sector = data_sectors_ < UsableSectors();
-    active_closed_ = active_closed_ || !voided || (attempt == 1 && free_sector);
+    if (!voided || (attempt == 1 && free_sector)) active_closed_ = true;
     if (s.IsUnavailable() || attempt == 2) {
       needs_remount_ = !unvoided.ok();
       return unvoided.ok() ? s : unvoided;
