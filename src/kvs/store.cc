@@ -544,9 +544,9 @@ Status Store::DoInit() {
     any_valid |= fs == UnitState::kValid;
     any_newer |= fs == UnitState::kNewer;
     any_magic |= format::HasMagic(std::span(u.raw).first<8>());
-    units_erased &= fs == UnitState::kErased && as == UnitState::kErased;
-    others_erased &=
-        (s == 0 || fs == UnitState::kErased) && as == UnitState::kErased;
+    const bool erased = fs == UnitState::kErased && as == UnitState::kErased;
+    units_erased &= erased;
+    others_erased &= erased || (s == 0 && as == UnitState::kErased);
     if (s < kScratchSectors) m.info[s] = info;
   }
 
