@@ -26,9 +26,9 @@ constexpr size_t kScratchSectors = 64;   // sectors whose headers mount keeps
 constexpr size_t kCopyChunk = FlashMemory::kMaxAlignment;
 
 uint8_t BitsFor(size_t count) {  // bits to number 0..count-1
-  uint8_t bits = 1;
+  unsigned bits = 1;
   while (bits < 32 && (size_t{1} << bits) < count) ++bits;
-  return bits;
+  return static_cast<uint8_t>(bits);
 }
 
 // True if all n bytes at p (n >= 1) are `erased`: the first one is, and each
