@@ -777,28 +777,27 @@ Status Store::Consume(ScanState& st, uint32_t slot, size_t value_end,
 Status Store::RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
                          std::span<const std::byte, 8> raw, Entry& e) const {
   static constexpr uint8_t kFirst[3] = {46, 45, 47};
-  Entry found;
-  bool any = false;
+  // The first correction that matches stays in `e`; later ones go to
+  // `other`.
+  Entry other;
+  Entry* into = &e;
   for (int i = 0; i < 48; ++i) {
     const int bit = i < 3 ? kFirst[i] : 47 - i;
     std::array<std::byte, 8> fixed;
     std::copy(raw.begin(), raw.end(), fixed.begin());
     fixed[bit / 8] ^= std::byte(1u << (bit % 8));
-    Status s = ReadSlot(sector, slot, value_end, fixed, e);
-    if (s.ok()) s = CheckValue(e, {}, 0);
+    Status s = ReadSlot(sector, slot, value_end, fixed, *into);
+    if (s.ok()) s = CheckValue(*into, {}, 0);
     if (s.IsUnavailable()) return s;
     if (!s.ok()) continue;
-    if (!any) {
-      found = e;
-      any = true;
-    } else if (e.header.key != found.header.key ||
-               e.header.size_code != found.header.size_code) {
+    if (into == &e) {
+      into = &other;
+    } else if (other.header.key != e.header.key ||
+               other.header.size_code != e.header.size_code) {
       return Status::DataLoss();
     }
   }
-  if (!any) return Status::DataLoss();
-  e = found;
-  return Status::Ok();
+  return into == &e ? Status::DataLoss() : Status::Ok();
 }
 
 // Marks what a damaged sector still names: deletes stay deletes, every other
