@@ -1,5 +1,6 @@
 #include "cairn/kvs/format.h"
 
+#include <array>
 #include <bit>
 
 #include "cairn/checksum.h"
@@ -61,7 +62,7 @@ uint16_t UnitCrc(const std::byte* fields, const GeometryTag* geometry) {
 // exactly three bits set. All patterns differ and have odd weight, so a
 // single flipped size bit shows as its own pattern, a flipped check bit as a
 // weight-1 syndrome and two flips as an even, non-zero one.
-uint8_t SizeBitPattern(unsigned bit) {
+constexpr uint8_t SizeBitPattern(unsigned bit) {
   unsigned value = 0;
   for (unsigned found = 0;; ++value) {
     if (std::popcount(value) == 3 && found++ == bit) break;
@@ -69,10 +70,17 @@ uint8_t SizeBitPattern(unsigned bit) {
   return static_cast<uint8_t>(value);
 }
 
+// The 24 patterns, worked out at compile time.
+constexpr std::array<uint8_t, 24> kSizeBitPatterns = [] {
+  std::array<uint8_t, 24> patterns{};
+  for (unsigned bit = 0; bit < 24; ++bit) patterns[bit] = SizeBitPattern(bit);
+  return patterns;
+}();
+
 uint8_t SizeCheck(uint32_t size) {
   uint8_t check = 0;
   for (unsigned bit = 0; bit < 24; ++bit) {
-    if (size >> bit & 1) check ^= SizeBitPattern(bit);
+    if (size >> bit & 1) check ^= kSizeBitPatterns[bit];
   }
   return check;
 }
@@ -92,7 +100,7 @@ SizeState DecodeExtendedSize(std::span<const std::byte, 4> in, uint32_t& size) {
   if (syndrome == 0) return SizeState::kValid;
   if (std::popcount(syndrome) == 1) return SizeState::kRepaired;
   for (unsigned bit = 0; bit < 24; ++bit) {
-    if (syndrome == SizeBitPattern(bit)) {
+    if (syndrome == kSizeBitPatterns[bit]) {
       size ^= 1u << bit;
       return SizeState::kRepaired;
     }
