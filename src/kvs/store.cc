@@ -498,8 +498,10 @@ Status Store::DoInit() {
   bool any_newer = false, units_erased = true, others_erased = true;
   // Activation units corrected by one bit (first 64 sectors): trusted only
   // if they continue the chain of the units that read cleanly, since a torn
-  // activation write can also come out "repaired" with any sequence.
-  uint64_t repaired_act = 0;
+  // activation write can also come out "repaired" with any sequence. One
+  // bit per sector, and how many are set.
+  uint32_t repaired_act[kScratchSectors / 32] = {};
+  uint32_t repaired_count = 0;
   // The newest cleanly read activation, and the runner-up in case the newest
   // turns out to be a torn activation (below). A sector follows the tail
   // rule unless its format unit reads as an older version.
@@ -533,7 +535,8 @@ Status Store::DoInit() {
           fs != UnitState::kValid || u.fmt.version >= format::kSealVersion,
           true};
       if (repaired & 2) {
-        repaired_act |= uint64_t{1} << s;
+        repaired_act[s / 32] |= 1u << (s % 32);
+        ++repaired_count;
         lone = c;
       } else {
         if (!best.any || c.sequence > best.sequence) std::swap(c, best);
@@ -553,9 +556,9 @@ Status Store::DoInit() {
   // With no unit read cleanly, a single corrected one is the store's only
   // data sector with a flipped bit (a young store), or the first activation
   // torn, which committed nothing: either way it is the newest.
-  if (!best.any && (repaired_act & (repaired_act - 1)) == 0) {
+  if (!best.any && repaired_count <= 1) {
     best = lone;
-    repaired_act = 0;
+    repaired_count = 0;
   }
 
   // A torn activation unit whose random bits pass its CRC-16 (about one
@@ -577,8 +580,8 @@ Status Store::DoInit() {
   sequence_ = best.sequence;
 
   m.clean_chain = best.any;
-  for (uint32_t s = 0; repaired_act != 0 && s < kScratchSectors; ++s) {
-    if (!(repaired_act >> s & 1)) continue;
+  for (uint32_t s = 0; repaired_count != 0 && s < kScratchSectors; ++s) {
+    if (!(repaired_act[s / 32] >> (s % 32) & 1)) continue;
     const uint16_t below =
         static_cast<uint16_t>(sequence_ + 1 - m.info[s].sequence);
     // Only inside the chain: a unit claiming to be the newest cannot be
