@@ -1216,19 +1216,10 @@ Status Store::WriteSlot(Cursor& t, std::span<const std::byte, 8> raw,
   return Status::Ok();
 }
 
-// The byte of an entry that is programmed last and means something: the
-// last value byte, the check byte of an extended entry's size word, or (no
-// value) the high byte of the header's CRC (slot byte 7).
-std::byte Store::TailByte(const SlotHeader& h,
-                          std::span<const std::byte> value) {
-  if (value.empty()) return static_cast<std::byte>(h.crc >> 8);
-  if (!h.is_extended()) return value.back();
-  std::array<std::byte, 4> len;
-  format::EncodeExtendedSize(static_cast<uint32_t>(value.size()), len);
-  return len[3];
-}
-
-// Offset of that byte in the value region of `e` (which has one).
+// An entry's tail byte is the byte programmed last that means something:
+// the last value byte, the check byte of an extended entry's size word, or
+// (no value) the high byte of the header's CRC (slot byte 7). Its offset in
+// the value region of `e` (which has one):
 size_t Store::TailOffset(const Entry& e) const {
   return e.header.is_extended() ? partition_->AlignUp(e.size) + 3 : e.size - 1;
 }
@@ -1241,15 +1232,18 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
   size_t at = 0;
   t.open = false;
   CAIRN_TRY(WriteSlot(t, raw, Region(h, value.size()), at));
+  std::byte tail = static_cast<std::byte>(h.crc >> 8);  // see TailOffset
   if (!value.empty()) {
     CAIRN_TRY(ProgramVerified(at, value));
+    tail = value.back();
     if (h.is_extended()) {
       std::array<std::byte, 4> len;
       format::EncodeExtendedSize(static_cast<uint32_t>(value.size()), len);
       CAIRN_TRY(ProgramVerified(at + partition_->AlignUp(value.size()), len));
+      tail = len[3];
     }
   }
-  t.open = TailByte(h, value) == partition_->erased_value();
+  t.open = tail == partition_->erased_value();
   return Status::Ok();
 }
 
@@ -1362,7 +1356,7 @@ Status Store::CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
   size_t to = 0;
   t.open = false;
   CAIRN_TRY(WriteSlot(t, raw, e.region, to));
-  std::byte tail = TailByte(e.header, {});
+  std::byte tail = static_cast<std::byte>(e.header.crc >> 8);
   std::array<std::byte, kCopyChunk> chunk;
   const size_t step =
       kCopyChunk / partition_->alignment() * partition_->alignment();

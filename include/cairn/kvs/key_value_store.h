@@ -286,8 +286,6 @@ class Store {
   bool Fits(const Cursor& t, size_t bytes) const;
   Status WriteSlot(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
                    size_t& at);
-  static std::byte TailByte(const format::SlotHeader& h,
-                            std::span<const std::byte> value);
   size_t TailOffset(const Entry& e) const;
   Status SealIfOpen(Cursor& t);
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
