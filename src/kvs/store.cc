@@ -1016,9 +1016,8 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       std::array<std::byte, 8> next;
       const bool room = slots_end + unit_ <= value_end;
       if (room) CAIRN_TRY(ReadHeaders(sector, slot + 1, next));
-      SlotHeader after;
-      skip = room && format::DecodeSlot(next, after) &&
-             VoidEnd(after, slot + 1, value_end, void_end);
+      skip = room && format::DecodeSlot(next, marker) &&
+             VoidEnd(marker, slot + 1, value_end, void_end);
       if (!skip && active && (!room || AllErased(next.data(), 8, erased))) {
         torn = true;  // the pending slot is still checked below
         followed = true;
