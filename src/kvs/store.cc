@@ -423,41 +423,39 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
                         bool repair_activation) const {
   const std::span<std::byte, 16> raw = u.raw;
   const size_t at = SectorAddress(sector);
-  if (unit_ == 8) {
-    CAIRN_TRY(partition_->Read(at, raw));
-  } else {
-    CAIRN_TRY(partition_->Read(at, raw.first(8)));
-    CAIRN_TRY(partition_->Read(at + unit_, raw.last(8)));
-  }
-  const std::byte erased = partition_->erased_value();
-  const auto decode = [&] {
-    u.fmt_state =
-        format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, u.fmt);
-    u.act_state = format::DecodeActivationUnit(raw.last<8>(), erased, u.act);
-    // No activation names more slots than a sector holds: one that does is
-    // a torn write (random bits that passed the CRC-16) or foreign bytes.
-    if (u.act_state == UnitState::kValid &&
-        u.act.prev_slots > UsableBytes() / unit_) {
-      u.act_state = UnitState::kInvalid;
-    }
-  };
-  decode();
+  CAIRN_TRY(partition_->Read(at, raw.first(unit_ == 8 ? 16 : 8)));
+  if (unit_ != 8) CAIRN_TRY(partition_->Read(at + unit_, raw.last(8)));
+  DecodeUnits(u);
   u.repaired = 0;
   for (int unit = 0; unit < (repair_activation ? 2 : 1); ++unit) {
     const UnitState& state = unit == 0 ? u.fmt_state : u.act_state;
     for (int bit = unit * 64;
          state == UnitState::kInvalid && bit < unit * 64 + 64; ++bit) {
       raw[bit / 8] ^= std::byte(1u << (bit % 8));
-      decode();
+      DecodeUnits(u);
       if (state == UnitState::kValid) {
         u.repaired |= 1 << unit;  // keep the corrected bit
       } else {
         raw[bit / 8] ^= std::byte(1u << (bit % 8));
-        decode();
+        DecodeUnits(u);
       }
     }
   }
   return Status::Ok();
+}
+
+// Decodes the two header units in `u.raw` into `u`.
+void Store::DecodeUnits(Units& u) const {
+  const std::span<const std::byte, 16> raw = u.raw;
+  const std::byte erased = partition_->erased_value();
+  u.fmt_state = format::DecodeFormatUnit(raw.first<8>(), Tag(), erased, u.fmt);
+  u.act_state = format::DecodeActivationUnit(raw.last<8>(), erased, u.act);
+  // No activation names more slots than a sector holds: one that does is
+  // a torn write (random bits that passed the CRC-16) or foreign bytes.
+  if (u.act_state == UnitState::kValid &&
+      u.act.prev_slots > UsableBytes() / unit_) {
+    u.act_state = UnitState::kInvalid;
+  }
 }
 
 Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {

@@ -239,6 +239,7 @@ class Store {
   Status ReadFormat(uint32_t sector, uint32_t& erase_count) const;
   static SectorInfo Facts(const Units& u);
   Status ReadUnits(uint32_t sector, Units& u, bool repair_activation) const;
+  void DecodeUnits(Units& u) const;
 
   // Mounting.
   Status DoInit();
