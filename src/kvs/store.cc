@@ -2,6 +2,7 @@
 // writes; docs/api.md the behaviour callers see.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "cairn/checksum.h"
@@ -26,9 +27,8 @@ constexpr size_t kScratchSectors = 64;   // sectors whose headers mount keeps
 constexpr size_t kCopyChunk = FlashMemory::kMaxAlignment;
 
 uint8_t BitsFor(size_t count) {  // bits to number 0..count-1
-  unsigned bits = 1;
-  while (bits < 32 && (size_t{1} << bits) < count) ++bits;
-  return static_cast<uint8_t>(bits);
+  return static_cast<uint8_t>(
+      count < 2 ? 1 : std::min<size_t>(32, std::bit_width(count - 1)));
 }
 
 // True if all n bytes at p (n >= 1) are `erased`: the first one is, and each
