@@ -37,6 +37,10 @@ bool AllErased(const std::byte* p, size_t n, std::byte erased) {
   return p[0] == erased && std::memcmp(p, p + 1, n - 1) == 0;
 }
 
+constexpr unsigned Bit(UnitState state) {
+  return 1u << static_cast<unsigned>(state);
+}
+
 Status AsDataLoss(Status s) {
   return s.ok() || s.IsUnavailable() ? s : Status::DataLoss();
 }
@@ -492,8 +496,11 @@ Status Store::DoInit() {
 
   // Pass 1: every sector's header units; find the newest activation.
   Mount m;
-  bool any_active = false, any_valid = false, any_magic = false;
-  bool any_newer = false, units_erased = true, others_erased = true;
+  bool any_active = false, any_magic = false;
+  // Bit n: the unit of some sector (format units: other than sector 0) is
+  // in state n.
+  unsigned fmt_states = 0, act_states = 0;
+  UnitState first_fmt = UnitState::kErased;
   // Activation units corrected by one bit (first 64 sectors): trusted only
   // if they continue the chain of the units that read cleanly, since a torn
   // activation write can also come out "repaired" with any sequence. One
@@ -542,12 +549,13 @@ Status Store::DoInit() {
       }
       any_active = true;
     }
-    any_valid |= fs == UnitState::kValid;
-    any_newer |= fs == UnitState::kNewer;
+    if (s == 0) {
+      first_fmt = fs;
+    } else {
+      fmt_states |= Bit(fs);
+    }
+    act_states |= Bit(as);
     any_magic |= format::HasMagic(std::span(u.raw).first<8>());
-    const bool erased = fs == UnitState::kErased && as == UnitState::kErased;
-    units_erased &= erased;
-    others_erased &= erased || (s == 0 && as == UnitState::kErased);
     if (s < kScratchSectors) m.info[s] = info;
   }
 
@@ -590,6 +598,10 @@ Status Store::DoInit() {
     }
   }
 
+  const unsigned erased = Bit(UnitState::kErased);
+  const bool others_erased = fmt_states == erased && act_states == erased;
+  const bool units_erased = others_erased && first_fmt == UnitState::kErased;
+  fmt_states |= Bit(first_fmt);
   // A cut in the first unit that formatting a blank partition writes leaves
   // it torn and everything else erased: the partition is still blank.
   if (others_erased && !units_erased) {
@@ -600,7 +612,8 @@ Status Store::DoInit() {
   }
 
   // A newer format shows in every sector; one odd unit is a torn write.
-  any_newer &= !any_valid;
+  const bool any_valid = fmt_states & Bit(UnitState::kValid);
+  const bool any_newer = !any_valid && (fmt_states & Bit(UnitState::kNewer));
   if (any_newer && !format_if_unusable_) {
     return Status::Unimplemented();
   }
