@@ -70,7 +70,7 @@ struct Store::Units {
   format::FormatUnit fmt;
   format::ActivationUnit act;
   UnitState fmt_state, act_state;
-  int repaired = 0;  // bit 0: format unit corrected, bit 1: activation unit
+  int repaired;  // bit 0: format unit corrected, bit 1: activation unit
 };
 
 struct Store::Mount {
