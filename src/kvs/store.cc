@@ -463,23 +463,21 @@ void Store::DecodeUnits(Units& u) const {
 }
 
 Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
-  if (sector == m.torn) {
-    info = {1, kNotActive};
-    return Status::Ok();
-  }
+  info = {1, kNotActive};
+  if (sector == m.torn) return Status::Ok();
   if (sector < kScratchSectors) {
     info = m.info[sector];
     return Status::Ok();
   }
   Units u;
   CAIRN_TRY(ReadUnits(sector, u, true));
-  info = Facts(u);
+  const SectorInfo facts = Facts(u);
   // A unit corrected by one bit counts only inside the chain of the units
   // that read cleanly, as DoInit checks for the first 64 sectors.
-  const uint16_t below = static_cast<uint16_t>(sequence_ + 1 - info.sequence);
-  if ((u.repaired & 2) && info.prev_slots != kNotActive &&
-      (!m.clean_chain || below == 0 || below >= sectors_)) {
-    info = {1, kNotActive};
+  const uint16_t below = static_cast<uint16_t>(sequence_ + 1 - facts.sequence);
+  if (!(u.repaired & 2) || facts.prev_slots == kNotActive ||
+      (m.clean_chain && below != 0 && below < sectors_)) {
+    info = facts;
   }
   return Status::Ok();
 }
