@@ -2,19 +2,31 @@
 
 #include <array>
 #include <bit>
+#include <cstring>
 
 #include "cairn/checksum.h"
 
 namespace cairn::kvs::format {
 namespace {
 
+// Little-endian stores: one store where the target's byte order is the
+// format's.
 void Put16(std::byte* out, uint32_t v) {
-  out[0] = static_cast<std::byte>(v);
-  out[1] = static_cast<std::byte>(v >> 8);
+  if constexpr (std::endian::native == std::endian::little) {
+    const uint16_t half = static_cast<uint16_t>(v);
+    std::memcpy(out, &half, 2);
+  } else {
+    out[0] = static_cast<std::byte>(v);
+    out[1] = static_cast<std::byte>(v >> 8);
+  }
 }
 void Put32(std::byte* out, uint32_t v) {
-  Put16(out, v);
-  Put16(out + 2, v >> 16);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out, &v, 4);
+  } else {
+    Put16(out, v);
+    Put16(out + 2, v >> 16);
+  }
 }
 uint32_t Get16(const std::byte* in) {
   return static_cast<uint32_t>(in[0]) | static_cast<uint32_t>(in[1]) << 8;
