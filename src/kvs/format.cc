@@ -33,14 +33,6 @@ uint32_t Get16(const std::byte* in) {
 }
 uint32_t Get32(const std::byte* in) { return Get16(in) | Get16(in + 2) << 16; }
 
-int OnesIn(const std::byte* in, size_t n) {
-  int ones = 0;
-  for (size_t i = 0; i < n; ++i) {
-    ones += std::popcount(static_cast<unsigned>(in[i]));
-  }
-  return ones;
-}
-
 // 1 if the n bytes at `in` hold an odd number of 1 bits (no popcount: many
 // targets have no instruction for it).
 unsigned Parity(const std::byte* in, size_t n) {
@@ -193,8 +185,9 @@ UnitState DecodeFormatUnit(std::span<const std::byte, 8> in,
   // the two magic bytes cannot come from a torn write of the magic (which
   // programs only 9 for 0xFF-erased flash), and a worn sector may fail to
   // program a few.
-  const std::byte programmed[2] = {in[0] ^ erased, in[1] ^ erased};
-  if (OnesIn(programmed, 2) >= 12) return UnitState::kBad;
+  const uint32_t programmed =
+      Get16(in.data()) ^ static_cast<uint32_t>(erased) * 0x0101u;
+  if (std::popcount(programmed) >= 12) return UnitState::kBad;
   if (!HasMagic(in) || in[2] == std::byte{0}) return UnitState::kInvalid;
   unit.version = static_cast<uint8_t>(in[2]);
   if (unit.version > kVersion) return UnitState::kNewer;
