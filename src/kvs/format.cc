@@ -174,7 +174,7 @@ void EncodeFormatUnit(const FormatUnit& unit, const GeometryTag& geometry,
 }
 
 bool HasMagic(std::span<const std::byte, 8> in) {
-  return in[0] == std::byte{kMagic[0]} && in[1] == std::byte{kMagic[1]};
+  return Get16(in.data()) == (kMagic[0] | uint32_t{kMagic[1]} << 8);
 }
 
 UnitState DecodeFormatUnit(std::span<const std::byte, 8> in,
