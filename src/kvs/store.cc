@@ -80,6 +80,21 @@ struct Store::Mount {
   bool clean_chain = false;     // some activation unit read without repair
 };
 
+// ScanSector's walk through a sector: the batch run it is in, if any, and
+// the slot read last. A slot is applied once the next one is read: a void
+// marker there cancels it, and in the active sector the last one must
+// check out first.
+struct Store::ScanState {
+  uint32_t sector;
+  bool in_run = false;
+  uint32_t run_first = 0;
+  size_t run_end = 0;
+  bool have_pending = false;
+  uint32_t pending_slot = 0;
+  size_t pending_end = 0;
+  Entry pending{};
+};
+
 // Where the next entry goes: a sector being filled.
 struct Store::Cursor {
   uint32_t sector;
@@ -844,6 +859,13 @@ int Store::RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
   return -1;
 }
 
+// Applies the pending slot of `st`, if there is one.
+Status Store::ConsumePending(ScanState& st) {
+  if (!st.have_pending) return Status::Ok();
+  st.have_pending = false;
+  return Consume(st, st.pending_slot, st.pending_end, st.pending);
+}
+
 // A batch run of `st` that damage before slot `stop` cut off: whether its
 // end followed cannot be told, so every key it names reads DATA_LOSS.
 Status Store::LoseRun(ScanState& st, uint32_t stop) {
@@ -882,18 +904,8 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
   ScanState st{sector};
   size_t value_end = sector_size;
   uint32_t chunk_first = 0, chunk_count = 0;
-  bool damaged = false, torn = false, have_pending = false, garbage = false;
+  bool damaged = false, torn = false, garbage = false;
   bool followed = false;  // non-erased bytes follow the pending slot
-  // A slot is applied once the next one is read: a void marker there
-  // cancels it, and in the active sector the last one must check out first.
-  Entry pending;
-  uint32_t pending_slot = 0;
-  size_t pending_end = 0;
-  const auto consume_pending = [&] {
-    const bool had = have_pending;
-    have_pending = false;
-    return had ? Consume(st, pending_slot, pending_end, pending) : Status::Ok();
-  };
   uint32_t slot = 0;
 
   for (; slot < limit; ++slot) {
@@ -948,7 +960,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     // with a flipped bit is corrected (it has no value to confirm it, but a
     // CRC of its own), as the slots after it would be lost otherwise.
     SlotHeader marker;
-    const size_t void_limit = have_pending ? pending_end : value_end;
+    const size_t void_limit = st.have_pending ? st.pending_end : value_end;
     size_t void_end = 0;
     bool decoded = format::DecodeSlot(raw, marker);
     if (!damaged &&
@@ -966,11 +978,11 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       // and so is a batch run the slot interrupts.
       if (bit >= 45 && bit <= 47 && marker.is_void()) {
         const Status before =
-            have_pending ? CheckValue(pending, {}, 0) : Status::Ok();
+            st.have_pending ? CheckValue(st.pending, {}, 0) : Status::Ok();
         if (before.IsUnavailable() || before.IsInternal()) return before;
         if (before.ok()) {
           ++corruption_found_;
-          CAIRN_TRY(consume_pending());
+          CAIRN_TRY(ConsumePending(st));
           CAIRN_TRY(LoseRun(st, slot));
           if (Find(marker.key) != capacity_)
             CAIRN_TRY(IndexSet(marker.key, kLost));
@@ -984,7 +996,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     if (decoded && VoidEnd(marker, slot, void_limit, void_end)) {
       // The store wrote this after a failed write: the slot before it (and
       // any batch run it was part of) never happened.
-      have_pending = false;
+      st.have_pending = false;
       st.in_run = false;
       damaged = false;
       value_end = void_end;
@@ -992,7 +1004,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     }
     if (decoded && format::IsSealMarker(marker)) {
       // The entry before it was written to its end.
-      CAIRN_TRY(consume_pending());
+      CAIRN_TRY(ConsumePending(st));
       st.in_run = false;  // never inside a batch: one it interrupts is void
       continue;
     }
@@ -1034,7 +1046,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       }
     }
     // A later slot exists, so the pending one was not the last write.
-    CAIRN_TRY(consume_pending());
+    CAIRN_TRY(ConsumePending(st));
     if (skip) continue;
     if (!read.ok()) {
       ++corruption_found_;
@@ -1043,40 +1055,41 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       ApplyDamaged(sector, raw);  // its key, if the header names one
       continue;
     }
-    pending = e;
-    pending_slot = slot;
-    pending_end = value_end;
-    have_pending = true;
+    st.pending = e;
+    st.pending_slot = slot;
+    st.pending_end = value_end;
+    st.have_pending = true;
     value_end -= e.region;
   }
-  if (!active) return consume_pending();
+  if (!active) return ConsumePending(st);
 
   // The active sector: the last slot is applied only if its value checks,
   // and (tail rule) only if its tail byte was programmed, unless a seal
   // could not follow it: every write leaves room for one (WriteOps).
   uint32_t committed = slot;
-  if (have_pending) {
-    Status check = CheckValue(pending, {}, 0);
+  if (st.have_pending) {
+    Status check = CheckValue(st.pending, {}, 0);
     if (check.ok() && tail_rule && !followed &&
-        SectorHeader() + (size_t{pending_slot} + 2) * unit_ <= value_end) {
-      std::byte tail = static_cast<std::byte>(pending.header.crc >> 8);
-      if (pending.region != 0) {
-        CAIRN_TRY(ReadAt(pending.value_address + TailOffset(pending),
+        SectorHeader() + (size_t{st.pending_slot} + 2) * unit_ <= value_end) {
+      std::byte tail = static_cast<std::byte>(st.pending.header.crc >> 8);
+      if (st.pending.region != 0) {
+        CAIRN_TRY(ReadAt(st.pending.value_address + TailOffset(st.pending),
                          std::span(&tail, 1)));
       }
       if (tail == erased) check = Status::DataLoss();
     }
-    if (copies_ > 1 && pending.header.kind == Kind::kBatchEnd &&
+    if (copies_ > 1 && st.pending.header.kind == Kind::kBatchEnd &&
         (check.ok() || check.IsDataLoss())) {
-      check = CheckLastCopy(sector, pending_slot, pending_end, pending, check);
+      check = CheckLastCopy(sector, st.pending_slot, st.pending_end, st.pending,
+                            check);
     }
     if (check.IsUnavailable() || check.IsInternal()) return check;
     if (check.ok()) {
-      CAIRN_TRY(Consume(st, pending_slot, pending_end, pending));
+      CAIRN_TRY(Consume(st, st.pending_slot, st.pending_end, st.pending));
     } else {
       torn = true;
-      committed = pending_slot;
-      value_end = pending_end;
+      committed = st.pending_slot;
+      value_end = st.pending_end;
     }
   }
   // A torn slot or an unfinished batch stays the last thing in this sector:

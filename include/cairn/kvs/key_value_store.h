@@ -181,12 +181,7 @@ class Store {
   struct Mount;
   struct Cursor;
   struct Units;
-  struct ScanState {
-    uint32_t sector;
-    bool in_run = false;
-    uint32_t run_first = 0;
-    size_t run_end = 0;
-  };
+  struct ScanState;
   struct SectorInfo {
     uint16_t sequence;    // low 16 bits
     uint16_t prev_slots;  // 0xFFFF: no valid activation unit
@@ -267,6 +262,7 @@ class Store {
   int RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
                    size_t limit, format::SlotHeader& h) const;
   Status LoseRun(ScanState& st, uint32_t stop);
+  Status ConsumePending(ScanState& st);
   bool VoidEnd(const format::SlotHeader& h, uint32_t slot, size_t limit,
                size_t& value_end) const;
   Status Apply(uint32_t sector, uint32_t slot, size_t value_end,
