@@ -412,7 +412,7 @@ Status Store::Format() {
   // a cut part way leaves its newest sectors, so a key reads its last value
   // or nothing, never an older one.
   // A store that was never mounted learns its ring first.
-  if (!initialized_ && CheckGeometry().ok()) DoInit().IgnoreError();
+  if (!initialized_) DoInit().IgnoreError();
   const uint32_t first = initialized_ ? RingNext(active_) : 0;
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
