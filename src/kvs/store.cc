@@ -742,10 +742,14 @@ Status Store::Apply(uint32_t sector, uint32_t slot, size_t value_end,
 // the rest does not matter).
 Status Store::ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
                        size_t value_end) {
-  Status s = ApplySlots(sector, first, stop, value_end, false);
-  if (!s.IsResourceExhausted()) return s;
-  CAIRN_TRY(ApplySlots(sector, first, stop, value_end, true));
-  return ApplySlots(sector, first, stop, value_end, false);
+  // Passes: every slot; if the index ran full, the deletes; then every
+  // slot again.
+  Status s;
+  for (int pass = 0; pass < 3; ++pass) {
+    s = ApplySlots(sector, first, stop, value_end, pass == 1);
+    if (pass == 0 ? !s.IsResourceExhausted() : !s.ok()) break;
+  }
+  return s;
 }
 
 // ApplyRun's pass over the slots: all of them, or only the deletes.
