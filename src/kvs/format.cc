@@ -51,15 +51,16 @@ bool AllEqual(std::span<const std::byte, 8> in, std::byte value) {
   return true;
 }
 
+// The check field of a header unit over its six data bytes: for a format
+// unit continued over `geometry`, for an activation unit (no geometry)
+// XORed with 0x434E.
 uint16_t UnitCrc(const std::byte* fields, const GeometryTag* geometry) {
-  uint16_t crc = Crc16::Compute(std::span(fields, 6));
-  if (geometry != nullptr) {
-    std::byte tag[6];
-    Put32(tag, geometry->sector_size);
-    Put16(tag + 4, geometry->alignment);
-    crc = Crc16::Update(crc, tag);
-  }
-  return crc;
+  const uint16_t crc = Crc16::Compute(std::span(fields, 6));
+  if (geometry == nullptr) return crc ^ 0x434Eu;
+  std::byte tag[6];
+  Put32(tag, geometry->sector_size);
+  Put16(tag + 4, geometry->alignment);
+  return Crc16::Update(crc, tag);
 }
 
 // The check-bit pattern of size bit `bit`: the bit-th byte value with
@@ -202,13 +203,13 @@ void EncodeActivationUnit(const ActivationUnit& unit,
                           std::span<std::byte, 8> out) {
   Put32(out.data(), unit.sequence);
   Put16(out.data() + 4, unit.prev_slots);
-  Put16(out.data() + 6, UnitCrc(out.data(), nullptr) ^ 0x434Eu);
+  Put16(out.data() + 6, UnitCrc(out.data(), nullptr));
 }
 
 UnitState DecodeActivationUnit(std::span<const std::byte, 8> in,
                                std::byte erased, ActivationUnit& unit) {
   if (AllEqual(in, erased)) return UnitState::kErased;
-  if (Get16(in.data() + 6) != (UnitCrc(in.data(), nullptr) ^ 0x434Eu)) {
+  if (Get16(in.data() + 6) != UnitCrc(in.data(), nullptr)) {
     return UnitState::kInvalid;
   }
   unit.sequence = Get32(in.data());
