@@ -33,11 +33,12 @@ uint32_t Get16(const std::byte* in) {
 }
 uint32_t Get32(const std::byte* in) { return Get16(in) | Get16(in + 2) << 16; }
 
-// 1 if the n bytes at `in` hold an odd number of 1 bits (no popcount: many
-// targets have no instruction for it).
-unsigned Parity(const std::byte* in, size_t n) {
-  unsigned x = 0;
-  for (size_t i = 0; i < n; ++i) x ^= static_cast<unsigned>(in[i]);
+// 1 if the six bytes at `in` hold an odd number of 1 bits (no popcount:
+// many targets have no instruction for it).
+unsigned Parity6(const std::byte* in) {
+  unsigned x = Get32(in) ^ Get16(in + 4);
+  x ^= x >> 16;
+  x ^= x >> 8;
   x ^= x >> 4;
   x ^= x >> 2;
   x ^= x >> 1;
@@ -143,12 +144,12 @@ void EncodeSlot(const SlotHeader& header, std::span<std::byte, 8> out) {
   Put16(out.data() + 4, info);
   // Odd parity over the 48 bits of key and info: an all-erased or all-zero
   // slot never decodes.
-  if (Parity(out.data(), 6) == 0) Put16(out.data() + 4, info | 0x8000u);
+  if (Parity6(out.data()) == 0) Put16(out.data() + 4, info | 0x8000u);
   Put16(out.data() + 6, header.crc);
 }
 
 bool DecodeSlot(std::span<const std::byte, 8> in, SlotHeader& header) {
-  if (Parity(in.data(), 6) == 0) return false;
+  if (Parity6(in.data()) == 0) return false;
   const uint32_t info = Get16(in.data() + 4);
   header.key = Get32(in.data());
   header.size_code = static_cast<uint16_t>(info & 0x1FFFu);
@@ -168,9 +169,7 @@ void EncodeFormatUnit(const FormatUnit& unit, const GeometryTag& geometry,
                       std::span<std::byte, 8> out) {
   out[0] = std::byte{kMagic[0]};
   out[1] = std::byte{kMagic[1]};
-  out[2] = std::byte{unit.version};
-  out[3] = static_cast<std::byte>(unit.erase_count);
-  Put16(out.data() + 4, unit.erase_count >> 8);
+  Put32(out.data() + 2, unit.version | unit.erase_count << 8);
   Put16(out.data() + 6, UnitCrc(out.data(), &geometry));
 }
 
