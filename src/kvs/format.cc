@@ -119,9 +119,9 @@ SlotHeader VoidMarker(uint32_t value_end) {
           EntryCrcSeed(value_end, kSizeTombstone)};
 }
 
-bool IsVoidMarker(const SlotHeader& header) {
-  return header.is_void() &&
-         header.crc == EntryCrcSeed(header.key, header.size_code);
+bool IsMarkerWith(const SlotHeader& header, uint16_t size_code) {
+  return header.kind == Kind::kLost && header.size_code == size_code &&
+         header.crc == EntryCrcSeed(header.key, size_code);
 }
 
 SlotHeader SealMarker(std::byte erased) {
@@ -130,11 +130,6 @@ SlotHeader SealMarker(std::byte erased) {
     h.crc = EntryCrcSeed(h.key, h.size_code);
     if (static_cast<std::byte>(h.crc >> 8) != erased) return h;
   }
-}
-
-bool IsSealMarker(const SlotHeader& header) {
-  return header.is_seal() &&
-         header.crc == EntryCrcSeed(header.key, header.size_code);
 }
 
 void EncodeSlot(const SlotHeader& header, std::span<std::byte, 8> out) {

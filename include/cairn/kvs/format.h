@@ -91,16 +91,24 @@ constexpr size_t ValueRegionBytes(size_t size, size_t alignment) {
                                : padded;
 }
 
+// True if the decoded header is a marker (kind lost) with the size code
+// `size_code` and the CRC of its key and size code.
+bool IsMarkerWith(const SlotHeader& header, uint16_t size_code);
+
 // The void marker that ends the value regions at `value_end`, and the check
 // that a decoded header is one (its CRC covers key and size code).
 SlotHeader VoidMarker(uint32_t value_end);
-bool IsVoidMarker(const SlotHeader& header);
+inline bool IsVoidMarker(const SlotHeader& header) {
+  return IsMarkerWith(header, kSizeTombstone);
+}
 
 // The seal marker for flash whose erased byte is `erased`: its own tail byte
 // (the CRC's high byte) is never `erased`. And the check that a decoded
 // header is a seal marker.
 SlotHeader SealMarker(std::byte erased);
-bool IsSealMarker(const SlotHeader& header);
+inline bool IsSealMarker(const SlotHeader& header) {
+  return IsMarkerWith(header, kSizeExtended);
+}
 
 // The 4-byte size unit of an extended entry: a 24-bit size and a check byte
 // that corrects any single flipped bit and detects any two.
