@@ -104,7 +104,8 @@ SizeState DecodeExtendedSize(std::span<const std::byte, 4> in, uint32_t& size) {
   size = word & 0xFFFFFFu;
   const unsigned syndrome = (word >> 24) ^ SizeCheck(size);
   if (syndrome == 0) return SizeState::kValid;
-  if (std::popcount(syndrome) == 1) return SizeState::kRepaired;
+  // A single flipped check bit (the syndrome, not 0, is a power of two).
+  if ((syndrome & (syndrome - 1)) == 0) return SizeState::kRepaired;
   for (unsigned bit = 0; bit < 24; ++bit) {
     if (syndrome == kSizeBitPatterns[bit]) {
       size ^= 1u << bit;
