@@ -1150,7 +1150,7 @@ Status Store::FormatAll(Clear clear, uint32_t first) {
     for (uint32_t i = 0; i < sectors_; ++i) {
       const uint32_t s = (first + i) % sectors_;
       if (IsBad(s)) continue;
-      const Status st = pass == 0 ? AsDataLoss(partition_->Erase(s, 1))
+      const Status st = pass == 0 ? partition_->Erase(s, 1)
                         : clear == Clear::kRecycle
                             ? Recycle(s)
                             : WriteFormat(s, clear == Clear::kWipe);
