@@ -875,11 +875,10 @@ Status Store::ConsumePending(ScanState& st) {
 Status Store::LoseRun(ScanState& st, uint32_t stop) {
   for (uint32_t slot = st.run_first; st.in_run && slot < stop; ++slot) {
     std::array<std::byte, 8> raw;
-    Entry e;
+    Entry e;  // no value region
     CAIRN_TRY(AsReadFailure(ReadHeaders(st.sector, slot, raw)));
     if (!format::DecodeSlot(raw, e.header)) continue;
     e.header.kind = Kind::kLost;
-    e.header.size_code = 0;
     Apply(st.sector, slot, 0, e).IgnoreError();
   }
   st.in_run = false;
