@@ -668,7 +668,7 @@ Status Store::DoInit() {
   if (IsBad(active_ + 1u == sectors_ ? 0u : active_ + 1u)) {
     SectorInfo next;
     CAIRN_TRY(SectorFacts(m, RingNext(active_), next));
-    if (next.prev_slots != kNotActive) max_data = UsableSectors();
+    if (next.prev_slots != kNotActive) ++max_data;  // every usable one
   }
   data_sectors_ = 1;
   uint32_t oldest = active_, expect = sequence_, since = 0;
