@@ -902,10 +902,8 @@ bool Store::VoidEnd(const SlotHeader& h, uint32_t slot, size_t limit,
 Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
                          bool tail_rule) {
   const std::byte erased = partition_->erased_value();
-  const size_t sector_size = partition_->sector_size();
-  const uint32_t per_chunk = static_cast<uint32_t>(kMountChunk / unit_);
   ScanState st{sector};
-  size_t value_end = sector_size;
+  size_t value_end = partition_->sector_size();
   uint32_t chunk_first = 0, chunk_count = 0;
   bool damaged = false, torn = false, garbage = false;
   bool followed = false;  // non-erased bytes follow the pending slot
@@ -918,7 +916,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
     if (slots_end > room_end) break;
     if (slot >= chunk_first + chunk_count) {
-      size_t n = std::min<size_t>(per_chunk, limit - slot);
+      size_t n = std::min<size_t>(kMountChunk / unit_, limit - slot);
       n = std::min(n, (room_end - slots_end) / unit_ + 1);
       const std::span<std::byte> dest = std::span(m.chunk).first(n * unit_);
       Status read = ReadHeaders(sector, slot, dest);
