@@ -588,6 +588,10 @@ Status Store::DoInit() {
   // of it, the unit is the torn one and the chain's head is the newest.
   if (second.any && best.sector == RingNext(second.sector) &&
       best.sequence - second.sequence > sectors_) {
+    // A corrected unit there counts if it continues the chain `second`
+    // heads, as DoInit's first 64 sectors still hold it at this point.
+    sequence_ = second.sequence;
+    m.clean_chain = true;
     SectorInfo before;
     CAIRN_TRY(SectorFacts(m, RingPrev(second.sector), before));
     if (before.prev_slots != kNotActive &&

@@ -9,6 +9,7 @@
 //   S0 (closed): keys 0..8, version 0          (all superseded)
 //   S1 (closed): keys 0..8, version 1          (newest for keys 4..8)
 //   S2 (active): keys 9..12 v0, keys 0..3 v2   (newest for 9..12 and 0..3)
+#include <algorithm>
 #include <array>
 #include <map>
 #include <memory>
@@ -1425,6 +1426,59 @@ TEST(KvsLargeRingTest, ActivationUnitFlipIsCorrectedAtAnySector) {
     KeyValueStore<64> kvs(partition);
     ASSERT_EQ(kvs.Init(), Status::Ok()) << "sector " << flipped;
     EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "sector " << flipped;
+  }
+}
+
+// A torn activation unit that passes its CRC-16 and names a sequence far
+// ahead is told apart by the chain behind the active sector: the sector
+// before it must hold the sequence one lower. When that sector's own
+// activation unit had a flipped bit, mount trusted the corrected unit for
+// the first 64 sectors but not beyond (it had not yet settled the chain
+// that corrected units are checked against), so there the torn unit was
+// taken for the newest sector and every key read NOT_FOUND.
+TEST(KvsLargeRingTest, TornActivationIsFoundBehindACorrectedUnit) {
+  for (const uint32_t before : {40u, 65u}) {
+    RamFlash<256, 70> flash;
+    FlashPartition partition(flash);
+    Shadow shadow;
+    const uint32_t active = before + 1, torn = before + 2;
+    {
+      KeyValueStore<64> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      for (Key k = 0; k < 60; ++k) {
+        shadow[k] = MakeValue(24, k);
+        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+      }
+      for (int n = 0; flash.bytes()[active * 256 + kUnit] == std::byte{0xFF};
+           ++n) {
+        ASSERT_LT(n, 2000);
+        shadow[100] = MakeValue(24, 1000 + n);
+        ASSERT_EQ(kvs.Put(100, Bytes(shadow[100])), Status::Ok());
+      }
+    }
+    format::ActivationUnit act;
+    ASSERT_EQ(format::DecodeActivationUnit(
+                  flash.bytes().subspan(active * 256 + kUnit).first<8>(),
+                  std::byte{0xFF}, act),
+              format::UnitState::kValid);
+    act.sequence += 1000;  // random bits: far ahead of the ring
+    act.prev_slots = 3;
+    const auto unit = flash.bytes().subspan(torn * 256 + kUnit).first<8>();
+    ASSERT_TRUE(std::all_of(unit.begin(), unit.end(),
+                            [](std::byte b) { return b == std::byte{0xFF}; }));
+    format::EncodeActivationUnit(act, unit);
+    flash.FlipBit(before * 256 + kUnit, 0);  // bit 0 of its sequence
+
+    KeyValueStore<64> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok()) << "before " << before;
+    EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "before " << before;
+    for (int n = 0; n < 300; ++n) {  // on past the torn unit's sector
+      shadow[101] = MakeValue(24, 5000 + n);
+      ASSERT_EQ(kvs.Put(101, Bytes(shadow[101])), Status::Ok()) << n;
+    }
+    KeyValueStore<64> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok()) << "before " << before;
+    EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "before " << before;
   }
 }
 
