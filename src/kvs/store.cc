@@ -1614,7 +1614,20 @@ size_t Store::OpRegion(const BatchOp& op) const {
              : format::ValueRegionBytes(op.size, partition_->alignment());
 }
 
+// Put and Delete (`batch` false: one operation) and Commit.
 Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
+  LockGuard guard(lock_);
+  CAIRN_TRY(Prepare());
+  if (ops.empty()) return Status::Ok();
+  // Put and Delete check their operation before anything is read.
+  if (!batch) {
+    if (ops[0].is_delete && Find(ops[0].key) == capacity_) {
+      return Status::NotFound();
+    }
+    if (!ops[0].is_delete && ops[0].size > max_value_size()) {
+      return Status::InvalidArgument();
+    }
+  }
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
   size_t total = 0, slots_written = 0, new_keys = 0, removed = 0;
@@ -1772,26 +1785,19 @@ Status Store::Prepare() {
 }
 
 Status Store::Put(Key key, std::span<const std::byte> value) {
-  LockGuard guard(lock_);
-  CAIRN_TRY(Prepare());
-  const BatchOp op{key, value.data(), static_cast<uint32_t>(value.size()),
-                   false};
-  if (value.size() > max_value_size()) return Status::InvalidArgument();
+  // A size past 32 bits stays too large.
+  const BatchOp op{
+      key, value.data(),
+      static_cast<uint32_t>(std::min<size_t>(value.size(), UINT32_MAX)), false};
   return WriteOps(std::span(&op, 1), false);
 }
 
 Status Store::Delete(Key key) {
-  LockGuard guard(lock_);
-  CAIRN_TRY(Prepare());
-  if (Find(key) == capacity_) return Status::NotFound();
   const BatchOp op{key, nullptr, 0, true};
   return WriteOps(std::span(&op, 1), false);
 }
 
 Status Store::Commit(const BatchBase& batch) {
-  LockGuard guard(lock_);
-  CAIRN_TRY(Prepare());
-  if (batch.empty()) return Status::Ok();
   return WriteOps(batch.ops(), true);
 }
 
