@@ -1599,10 +1599,10 @@ Status Store::MakeRoom(size_t bytes) {
   }
 }
 
-// True if an operation after ops[i] names the same key.
-bool Store::Overridden(std::span<const BatchOp> ops, size_t i) {
-  for (size_t j = i + 1; j < ops.size(); ++j) {
-    if (ops[j].key == ops[i].key) return true;
+// True if an operation after `op`, up to `end`, names the same key.
+bool Store::Overridden(const BatchOp& op, const BatchOp* end) {
+  for (const BatchOp* later = &op + 1; later != end; ++later) {
+    if (later->key == op.key) return true;
   }
   return false;
 }
@@ -1630,35 +1630,35 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   }
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
-  size_t total = 0, slots_written = 0, new_keys = 0, removed = 0;
-  bool adds = false;  // some operation writes a value
+  const BatchOp* const end = ops.data() + ops.size();
+  size_t total = 0;
+  ptrdiff_t keys = key_count_;  // keys once written
+  bool adds = false;            // some operation writes a value
   ptrdiff_t delta = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const BatchOp& op = ops[i];
+  for (const BatchOp& op : ops) {
     // Put checked its value already.
     if (batch && !op.is_delete && op.size > max_value_size()) {
       return Status::InvalidArgument();
     }
     // A later operation on the same key makes this one moot: it is not
     // written at all (so a batch never names a key twice on flash).
-    if (Overridden(ops, i)) continue;
+    if (Overridden(op, end)) continue;
     const size_t bytes = Footprint(OpRegion(op));
     total += bytes;
-    slots_written += copies_;
     adds |= !op.is_delete;
     size_t old = 0;
     const size_t pos = Find(op.key);
     if (pos != capacity_) {
       CAIRN_TRY(LiveFootprint(index_[pos], old));  // as EnsureLiveBytes did
-      removed += op.is_delete;
-    } else if (!op.is_delete) {
-      ++new_keys;
+      keys -= op.is_delete;
+    } else {
+      keys += !op.is_delete;
     }
     delta += static_cast<ptrdiff_t>(op.is_delete ? 0 : bytes) -
              static_cast<ptrdiff_t>(old);
   }
   if (total > max_batch_bytes()) return Status::InvalidArgument();
-  if (key_count_ + new_keys - removed > capacity_) {
+  if (keys > capacity_) {
     return Status::ResourceExhausted();
   }
   // With one data sector the old values stay there until the new ones are
@@ -1680,8 +1680,9 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // last one needs it; if a program fails, void what it left (or close the
   // sector) and try again. The write always leaves room for one more slot
   // after it, so that mount can hold a torn last entry to the tail rule.
-  Cursor t{};
+  const Kind end_kind = !batch && copies_ == 1 ? Kind::kPlain : Kind::kBatchEnd;
   uint16_t first_slot = 0;
+  uint32_t first_end = 0;  // where the first value region ends
   // The failure of an attempt whose slots could not be voided: they may
   // read as a complete write at the next mount.
   Status unvoided = Status::Ok();
@@ -1692,12 +1693,13 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       if (!unvoided.ok()) needs_remount_ = true;
       return unvoided.ok() ? room : unvoided;
     }
-    t = {active_, slots_, value_end_};
+    Cursor t{active_, slots_, value_end_};
     first_slot = slots_;
+    first_end = value_end_;
     Status s = Status::Ok();
-    for (size_t i = 0; i < ops.size() && s.ok(); ++i) {
-      if (Overridden(ops, i)) continue;
-      const BatchOp& op = ops[i];
+    for (const BatchOp& op : ops) {
+      if (!s.ok()) break;
+      if (Overridden(op, end)) continue;
       const std::span<const std::byte> value(op.data, op.size);
       SlotHeader h;
       h.key = op.key;
@@ -1707,26 +1709,25 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       for (uint32_t c = 0; c < copies_ && s.ok(); ++c) {
         // Several copies of one write form a run too, so that a failure
         // between them cancels all of them.
-        const bool last = i + 1 == ops.size() && c + 1u == copies_;
-        h.kind = !batch && copies_ == 1 ? Kind::kPlain
-                 : last                 ? Kind::kBatchEnd
-                                        : Kind::kBatchMember;
+        const bool last = &op + 1 == end && c + 1u == copies_;
+        h.kind = last ? end_kind : Kind::kBatchMember;
         s = AppendEntry(t, h, value);
       }
     }
     if (s.ok()) s = SealIfOpen(t);
-    if (s.ok()) break;
-    // Whatever the failed write left behind is voided, or else the sector
-    // takes no more appends. After a second failure in the same sector the
-    // last attempt goes to a fresh one if one is free: the free space may
-    // hold bytes no read can tell from erased ones on flash that forbids
-    // programming twice (a foreign image, or a program that failed there
-    // after all).
-    const bool voided = !s.IsUnavailable() && VoidFailed(t, first_slot);
+    // The active sector takes what was written; whatever a failed write
+    // left behind is voided first, or else the sector takes no more
+    // appends. After a second failure in the same sector the last attempt
+    // goes to a fresh one if one is free: the free space may hold bytes no
+    // read can tell from erased ones on flash that forbids programming twice
+    // (a foreign image, or a program that failed there after all).
+    const bool voided =
+        s.ok() || (!s.IsUnavailable() && VoidFailed(t, first_slot));
     if (voided) {
       slots_ = t.slots;
       value_end_ = t.value_end;
     }
+    if (s.ok()) break;
     if (!voided && unvoided.ok()) unvoided = s;
     const bool free_sector = data_sectors_ < UsableSectors();
     if (!voided || (attempt == 1 && free_sector)) active_closed_ = true;
@@ -1735,27 +1736,24 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       return unvoided.ok() ? s : unvoided;
     }
   }
-  slots_ = t.slots;
-  value_end_ = t.value_end;
 
   // Everything is on flash: update the index, deletes first so that a batch
   // which frees entries can add as many. The index points at the last copy.
   for (int pass = 0; pass < 2; ++pass) {
     uint32_t slot = first_slot;
-    size_t end = value_end_ + total - slots_written * unit_;
-    for (size_t i = 0; i < ops.size(); ++i) {
-      if (Overridden(ops, i)) continue;
-      const BatchOp& op = ops[i];
+    size_t value_end = first_end;
+    for (const BatchOp& op : ops) {
+      if (Overridden(op, end)) continue;
       const size_t region = OpRegion(op);
       slot += copies_;
-      end -= copies_ * region;
+      value_end -= copies_ * region;
       if (op.is_delete == (pass == 0)) {
         if (op.is_delete) {
           const size_t pos = Find(op.key);
           if (pos != capacity_) IndexErase(pos);
         } else {
-          CAIRN_TRY(IndexSet(
-              op.key, PackLocation(active_, slot - 1, end + region, region)));
+          CAIRN_TRY(IndexSet(op.key, PackLocation(active_, slot - 1,
+                                                  value_end + region, region)));
         }
       }
     }

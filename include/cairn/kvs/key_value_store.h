@@ -272,7 +272,7 @@ class Store {
                const Entry& e);
 
   // Writing.
-  static bool Overridden(std::span<const BatchOp> ops, size_t i);
+  static bool Overridden(const BatchOp& op, const BatchOp* end);
   size_t OpRegion(const BatchOp& op) const;
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
