@@ -1262,37 +1262,39 @@ Status Store::SealIfOpen(Cursor& t) {
 // the last member of an unfinished batch) and records where the next value
 // region ends. False if the sector has to be closed instead.
 bool Store::VoidFailed(Cursor& t, uint32_t first) {
-  const std::byte erased = partition_->erased_value();
   std::array<std::byte, 8> raw;
   uint32_t at = t.slots;
-  if (!ReadHeaders(t.sector, at, raw).ok()) return false;
-  if (!AllErased(raw.data(), raw.size(), erased)) {
-    // A header program failed half way. Only if it was the operation's
-    // first slot: otherwise the marker could not follow the operation's
-    // last slot directly (and the slot might not even be ours).
-    if (at != first) return false;
-    ++at;
-  } else if (at == first) {
-    return true;  // nothing of the operation reached flash
-  }
-  const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
-  if (slots_end > t.value_end) return false;
-  format::EncodeSlot(format::VoidMarker(t.value_end), raw);
-  // A program that failed without touching the slot may be tried again.
-  for (int tries = 0; tries < 3; ++tries) {
+  // A program that failed without touching the slot may be tried again:
+  // each try reads the slot first.
+  for (int tries = 0;; ++tries) {
+    std::array<std::byte, 8> back;
+    if (!ReadHeaders(t.sector, at, back).ok()) return false;
+    const bool erased =
+        AllErased(back.data(), back.size(), partition_->erased_value());
+    if (tries == 0) {
+      if (!erased) {
+        // A header program failed half way. Only if it was the operation's
+        // first slot: otherwise the marker could not follow the operation's
+        // last slot directly (and the slot might not even be ours).
+        if (at != first) return false;
+        ++at;
+      } else if (at == first) {
+        return true;  // nothing of the operation reached flash
+      }
+      const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
+      if (slots_end > t.value_end) return false;
+      format::EncodeSlot(format::VoidMarker(t.value_end), raw);
+    } else if (!erased || tries == 3) {
+      return false;
+    }
     const Status s = ProgramVerified(SlotAddress(t.sector, at), raw);
     if (s.ok()) {
       t.slots = at + 1;
       t.open = false;
       return true;
     }
-    std::array<std::byte, 8> back;
-    if (s.IsUnavailable() || !ReadHeaders(t.sector, at, back).ok() ||
-        !AllErased(back.data(), back.size(), erased)) {
-      return false;
-    }
+    if (s.IsUnavailable()) return false;
   }
-  return false;
 }
 
 // Copies the entry `item` points at to cursor `t` byte for byte: the
