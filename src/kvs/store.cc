@@ -1202,20 +1202,6 @@ Status Store::Recycle(uint32_t sector) {
   return WriteFormat(sector, (count + 1) & 0xFFFFFF);
 }
 
-// Programs the header `raw` into the next slot of cursor `t` and reserves a
-// value region of `region` bytes below the cursor's value end, whose address
-// it stores in `at`. The header goes first: a power cut before the value is
-// complete leaves the value's tail byte erased (see TailErased).
-Status Store::WriteSlot(Cursor& t, std::span<const std::byte, 8> raw,
-                        size_t region, size_t& at) {
-  if (!Fits(t, unit_ + region)) return Status::ResourceExhausted();
-  CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
-  ++t.slots;
-  t.value_end -= static_cast<uint32_t>(region);
-  at = SectorAddress(t.sector) + t.value_end;
-  return Status::Ok();
-}
-
 // An entry's tail byte is the byte programmed last that means something:
 // the last value byte, the check byte of an extended entry's size word, or
 // (no value) the high byte of the header's CRC (slot byte 7). Its offset in
@@ -1224,16 +1210,37 @@ size_t Store::TailOffset(const Entry& e) const {
   return e.header.is_extended() ? partition_->AlignUp(e.size) + 3 : e.size - 1;
 }
 
-// Appends one entry at cursor `t`.
+// Appends one entry at cursor `t`: header `h` and the value `value` or, with
+// `from`, a copy of the value region of entry `from`, byte for byte. The
+// header goes into the next slot first, the value into a region reserved
+// below the cursor's value end: a power cut before the value is complete
+// leaves the value's tail byte erased (the tail rule, see TailOffset).
 Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
-                          std::span<const std::byte> value) {
+                          std::span<const std::byte> value, const Entry* from) {
+  t.open = false;
+  const size_t region = from ? from->region : Region(h, value.size());
+  if (!Fits(t, unit_ + region)) return Status::ResourceExhausted();
   std::array<std::byte, 8> raw;
   format::EncodeSlot(h, raw);
-  size_t at = 0;
-  t.open = false;
-  CAIRN_TRY(WriteSlot(t, raw, Region(h, value.size()), at));
+  CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
+  ++t.slots;
+  t.value_end -= static_cast<uint32_t>(region);
+  const size_t at = SectorAddress(t.sector) + t.value_end;
   std::byte tail = static_cast<std::byte>(h.crc >> 8);  // see TailOffset
-  if (!value.empty()) {
+  if (from != nullptr) {
+    std::array<std::byte, kCopyChunk> chunk;
+    const size_t step =
+        kCopyChunk / partition_->alignment() * partition_->alignment();
+    for (size_t pos = 0; pos < region; pos += step) {
+      const std::span<std::byte> part =
+          std::span(chunk).first(std::min(step, region - pos));
+      CAIRN_TRY(ReadAt(from->value_address + pos, part));
+      CAIRN_TRY(ProgramVerified(at + pos, part));
+    }
+    // The tail byte lies in the region's last alignment unit, so in the
+    // last chunk, which starts at a multiple of `step`.
+    if (region != 0) tail = chunk[TailOffset(*from) % step];
+  } else if (!value.empty()) {
     CAIRN_TRY(ProgramVerified(at, value));
     tail = value.back();
     if (h.is_extended()) {
@@ -1332,15 +1339,13 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   // kind is outside the checksum, so the CRC is carried unchanged.
   // `location` may alias `item`: it changes only once everything is copied.
   SlotHeader h = e.header;
-  std::array<std::byte, 8> raw;
   uint32_t last = 0;
   for (uint32_t c = 0; c < copies_; ++c) {
     h.kind = copies_ == 1        ? Kind::kPlain
              : c + 1u == copies_ ? Kind::kBatchEnd
                                  : Kind::kBatchMember;
-    format::EncodeSlot(h, raw);
     last = PackLocation(t.sector, t.slots, t.value_end, e.region);
-    CAIRN_TRY(CopyRegion(t, raw, e));
+    CAIRN_TRY(AppendEntry(t, h, {}, &e));
   }
   location = last;
   return Status::Ok();
@@ -1350,30 +1355,6 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
 bool Store::Fits(const Cursor& t, size_t bytes) const {
   const size_t slots_end = SectorHeader() + size_t{t.slots} * unit_;
   return t.value_end >= slots_end && t.value_end - slots_end >= bytes;
-}
-
-// Appends a copy of entry `e` with header `raw` at cursor `t`.
-Status Store::CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
-                         const Entry& e) {
-  size_t to = 0;
-  t.open = false;
-  CAIRN_TRY(WriteSlot(t, raw, e.region, to));
-  std::byte tail = static_cast<std::byte>(e.header.crc >> 8);
-  std::array<std::byte, kCopyChunk> chunk;
-  const size_t step =
-      kCopyChunk / partition_->alignment() * partition_->alignment();
-  const size_t tail_at = e.region == 0 ? 0 : TailOffset(e);
-  for (size_t pos = 0; pos < e.region; pos += step) {
-    const std::span<std::byte> part =
-        std::span(chunk).first(std::min(step, e.region - pos));
-    CAIRN_TRY(ReadAt(e.value_address + pos, part));
-    CAIRN_TRY(ProgramVerified(to + pos, part));
-    if (tail_at >= pos && tail_at - pos < part.size()) {
-      tail = part[tail_at - pos];
-    }
-  }
-  t.open = tail == partition_->erased_value();
-  return Status::Ok();
 }
 
 // Makes `sector` a clean free sector: a valid format unit, nothing else.

@@ -284,15 +284,12 @@ class Store {
   void MarkBad(uint32_t sector);
   void NoteBad(uint32_t sector);
   bool Fits(const Cursor& t, size_t bytes) const;
-  Status WriteSlot(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
-                   size_t& at);
   size_t TailOffset(const Entry& e) const;
   Status SealIfOpen(Cursor& t);
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
-                     std::span<const std::byte> value);
+                     std::span<const std::byte> value,
+                     const Entry* from = nullptr);
   Status CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location);
-  Status CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
-                    const Entry& e);
   bool VoidFailed(Cursor& t, uint32_t first);
   Status ProgramVerified(size_t address, std::span<const std::byte> data) const;
   Status WriteFormat(uint32_t sector, uint32_t erase_count);
