@@ -1309,8 +1309,6 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
 // Only the kind changes (a committed batch member becomes plain), which the
 // checksum does not cover; its parity bit is fixed up.
 Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
-  const uint32_t slot = t.slots;
-  const size_t end = t.value_end;
   Entry e;
   uint32_t loc = item.location;
   Status read = ReadEntry(loc, item.key, e);
@@ -1322,9 +1320,10 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   if (read.IsUnavailable() || read.IsInternal()) return read;
   if (!read.ok()) {
     // Nothing readable to carry: keep the key, as DATA_LOSS.
+    const uint32_t lost = PackLocation(t.sector, t.slots, t.value_end, 0);
     CAIRN_TRY(AppendEntry(
         t, {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)}, {}));
-    location = PackLocation(t.sector, slot, end, 0) | kLost;
+    location = lost | kLost;
     live_valid_ = false;  // it may have counted as more than a bare slot
     return Status::Ok();
   }
