@@ -281,12 +281,13 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
                        std::span<const std::byte, 8> raw, Entry& entry) const {
   if (!format::DecodeSlot(raw, entry.header)) return Status::DataLoss();
   SlotHeader& h = entry.header;
+  const size_t end_address = SectorAddress(sector) + value_end;
   entry.size = h.size_code;
   if (h.is_extended()) {
     std::array<std::byte, 4> len;
     const size_t len_unit = partition_->AlignUp(format::kExtendedSizeBytes);
     if (value_end < len_unit) return Status::DataLoss();
-    CAIRN_TRY(ReadAt(SectorAddress(sector) + value_end - len_unit, len));
+    CAIRN_TRY(ReadAt(end_address - len_unit, len));
     uint32_t size = 0;
     const format::SizeState state = format::DecodeExtendedSize(len, size);
     entry.size = size;
@@ -306,7 +307,7 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
   if (value_end < slots_end || value_end - slots_end < entry.region) {
     return Status::DataLoss();
   }
-  entry.value_address = SectorAddress(sector) + value_end - entry.region;
+  entry.value_address = end_address - entry.region;
   return Status::Ok();
 }
 
@@ -315,14 +316,13 @@ Status Store::ReadEntry(uint32_t loc, Key key, Entry& entry) const {
   if (loc & kLost) return Status::DataLoss();
   const uint32_t sector = LocSector(loc);
   const uint32_t slot = LocSlot(loc);
+  const size_t value_end = LocValue(loc);
   std::array<std::byte, 8> raw;
   CAIRN_TRY(AsReadFailure(ReadHeaders(sector, slot, raw)));
-  Status read = ReadSlot(sector, slot, LocValue(loc), raw, entry);
+  Status read = ReadSlot(sector, slot, value_end, raw, entry);
   // A header with a flipped bit: the correction that mount made, which the
   // value's checksum confirms.
-  if (read.IsDataLoss()) {
-    read = RepairSlot(sector, slot, LocValue(loc), raw, entry);
-  }
+  if (read.IsDataLoss()) read = RepairSlot(sector, slot, value_end, raw, entry);
   CAIRN_TRY(read);
   if (entry.header.key != key || entry.header.kind == Kind::kLost ||
       entry.header.is_tombstone()) {
@@ -359,25 +359,25 @@ Status Store::CheckValue(const Entry& entry, std::span<std::byte> out,
 // key, size code and checksum); `e` and `loc` then describe that copy.
 Status Store::ReadGoodCopy(uint32_t& loc, Key key, Entry& e,
                            std::span<std::byte> out, size_t offset) const {
-  Status s = CheckValue(e, out, offset);
-  const SlotHeader newest = e.header;
-  for (uint32_t back = 1; s.IsDataLoss() && back < copies_; ++back) {
+  for (uint32_t back = 0;; ++back) {
+    const Status s = CheckValue(e, out, offset);
+    if (s.ok() && back > 0) ++corruption_repaired_;
+    if (!s.IsDataLoss() || back + 1u >= copies_) return s;
     const uint32_t slot = LocSlot(loc);
-    if (slot == 0) break;
+    if (slot == 0) return s;
     const uint32_t older = PackLocation(LocSector(loc), slot - 1,
                                         LocValue(loc) + e.region, e.region);
+    // `e` has the newest copy's size code and checksum (a copy that takes
+    // over matches them).
     Entry copy;
     if (!ReadEntry(older, key, copy).ok() ||
-        copy.header.size_code != newest.size_code ||
-        copy.header.crc != newest.crc) {
-      break;
+        copy.header.size_code != e.header.size_code ||
+        copy.header.crc != e.header.crc) {
+      return s;
     }
     loc = older;
     e = copy;
-    s = CheckValue(e, out, offset);
-    if (s.ok()) ++corruption_repaired_;
   }
-  return s;
 }
 
 // ------------------------------------------------------------------ mount
