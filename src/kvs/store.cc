@@ -1781,34 +1781,9 @@ Status Store::Commit(const BatchBase& batch) {
   return WriteOps(batch.ops(), true);
 }
 
-// Reads the newest entry of `key` into `e` from its location, stored in
-// `loc`: FAILED_PRECONDITION before Init, NOT_FOUND for a key with no value,
-// or what ReadEntry returns.
-Status Store::FindEntry(Key key, uint32_t& loc, Entry& e) const {
-  if (!initialized_) return Status::FailedPrecondition();
-  const size_t pos = Find(key);
-  if (pos == capacity_) return Status::NotFound();
-  loc = index_[pos].location;
-  return ReadEntry(loc, key, e);
-}
-
 StatusWithSize Store::Get(Key key, std::span<std::byte> out,
                           size_t offset) const {
-  LockGuard guard(lock_);
-  Entry e;
-  uint32_t loc = 0;
-  Status s = FindEntry(key, loc, e);
-  if (s.ok() && offset > e.size) s = Status::OutOfRange();
-  const size_t rest = s.ok() ? e.size - offset : 0;
-  const size_t n = std::min(rest, out.size());
-  if (s.ok()) s = ReadGoodCopy(loc, key, e, out.first(n), offset);
-  if (!s.ok()) {
-    if (s.IsDataLoss()) ++corruption_found_;  // a checksum mismatch
-    // A read that fails is reported like a damaged entry.
-    return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);
-  }
-  if (n < rest) return StatusWithSize(Status::ResourceExhausted(), rest);
-  return StatusWithSize(n);
+  return Read(key, out, offset, false);
 }
 
 Status Store::GetExact(Key key, std::span<std::byte> out) const {
@@ -1819,13 +1794,33 @@ Status Store::GetExact(Key key, std::span<std::byte> out) const {
 }
 
 StatusWithSize Store::ValueSize(Key key) const {
+  return Read(key, {}, 0, true);
+}
+
+// Get(), or with `size_only` ValueSize(): reads the newest entry of `key`
+// from its location and then, unless `size_only`, its value.
+StatusWithSize Store::Read(Key key, std::span<std::byte> out, size_t offset,
+                           bool size_only) const {
   LockGuard guard(lock_);
+  if (!initialized_) return StatusWithSize(Status::FailedPrecondition(), 0);
+  const size_t pos = Find(key);
+  if (pos == capacity_) return StatusWithSize(Status::NotFound(), 0);
+  uint32_t loc = index_[pos].location;
   Entry e;
-  uint32_t loc = 0;
-  const Status s = FindEntry(key, loc, e);
-  if (s.ok()) return StatusWithSize(e.size);
-  // A read that fails is reported like a damaged entry.
-  return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);
+  Status s = ReadEntry(loc, key, e);
+  if (s.ok() && size_only) return StatusWithSize(e.size);
+  if (s.ok() && offset > e.size) s = Status::OutOfRange();
+  const size_t rest = s.ok() ? e.size - offset : 0;
+  const size_t n = std::min(rest, out.size());
+  if (s.ok()) s = ReadGoodCopy(loc, key, e, out.first(n), offset);
+  if (!s.ok()) {
+    // A checksum mismatch that a read of the value found.
+    if (s.IsDataLoss() && !size_only) ++corruption_found_;
+    // A read that fails is reported like a damaged entry.
+    return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);
+  }
+  if (n < rest) return StatusWithSize(Status::ResourceExhausted(), rest);
+  return StatusWithSize(n);
 }
 
 bool Store::Contains(Key key) const {
@@ -1833,21 +1828,20 @@ bool Store::Contains(Key key) const {
   return Find(key) != capacity_;
 }
 
-Status Store::ReclaimOne() {
-  LockGuard guard(lock_);
-  CAIRN_TRY(Prepare());
-  if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
-  return ActivateOrRemount();
-}
+Status Store::ReclaimOne() { return Reclaim(false); }
 
-Status Store::FullMaintenance() {
+Status Store::FullMaintenance() { return Reclaim(true); }
+
+// ReclaimOne(), or with `full` FullMaintenance().
+Status Store::Reclaim(bool full) {
   LockGuard guard(lock_);
   CAIRN_TRY(Prepare());
-  for (size_t i = 0; i < key_count_; ++i) {
+  for (size_t i = 0; full && i < key_count_; ++i) {
+    const IndexEntry& item = index_[i];
     Entry e;
-    uint32_t loc = index_[i].location;
-    Status s = ReadEntry(loc, index_[i].key, e);
-    if (s.ok()) s = ReadGoodCopy(loc, index_[i].key, e, {}, 0);
+    uint32_t loc = item.location;
+    Status s = ReadEntry(loc, item.key, e);
+    if (s.ok()) s = ReadGoodCopy(loc, item.key, e, {}, 0);
     if (s.IsUnavailable()) return s;
     if (!s.ok()) ++corruption_found_;
   }
@@ -1856,7 +1850,7 @@ Status Store::FullMaintenance() {
   // reclaimed: freeing a sector inside the ring that mount reads would
   // leave, should its erase be cut, garbage that mount takes for data.
   if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
-  for (uint32_t i = 0; i < data_sectors_; ++i) {
+  for (uint32_t i = 0; i < (full ? data_sectors_ : 1u); ++i) {
     CAIRN_TRY(ActivateOrRemount());
   }
   return Status::Ok();

@@ -230,7 +230,8 @@ class Store {
   Status ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
                   std::span<const std::byte, 8> raw, Entry& entry) const;
   Status ReadEntry(uint32_t location, Key key, Entry& entry) const;
-  Status FindEntry(Key key, uint32_t& location, Entry& entry) const;
+  StatusWithSize Read(Key key, std::span<std::byte> out, size_t offset,
+                      bool size_only) const;
   Status ReadGoodCopy(uint32_t& location, Key key, Entry& entry,
                       std::span<std::byte> out, size_t offset) const;
   size_t Footprint(size_t region) const;
@@ -276,6 +277,7 @@ class Store {
   size_t OpRegion(const BatchOp& op) const;
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
+  Status Reclaim(bool full);
   Status Activate();
   Status ActivateOrRemount();
   Status PrepareFree(uint32_t sector);
