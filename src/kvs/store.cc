@@ -132,7 +132,7 @@ uint32_t Store::RingPrev(uint32_t sector) const {
 uint32_t Store::PackLocation(uint32_t sector, uint32_t slot, size_t value_end,
                              size_t region) const {
   const uint32_t most = (1u << (31 - region_shift_)) - 1;
-  const size_t units = AlignmentUnits(region, partition_->alignment());
+  const size_t units = region / partition_->alignment();
   return (units < most ? static_cast<uint32_t>(units) : most) << region_shift_ |
          (sector << (slot_bits_ + value_bits_)) | (slot << value_bits_) |
          static_cast<uint32_t>(value_end / partition_->alignment());
@@ -243,21 +243,21 @@ size_t Store::Find(Key key) const {
 
 Status Store::IndexSet(Key key, uint32_t location) {
   const size_t pos = LowerBound(key);
-  if (pos < key_count_ && index_[pos].key == key) {
-    index_[pos].location = location;
+  IndexEntry* const at = index_ + pos;
+  if (pos < key_count_ && at->key == key) {
+    at->location = location;
     return Status::Ok();
   }
   if (key_count_ == capacity_) return Status::ResourceExhausted();
-  std::memmove(&index_[pos + 1], &index_[pos],
-               (key_count_ - pos) * sizeof(IndexEntry));
-  index_[pos] = {key, location};
+  std::memmove(at + 1, at, (key_count_ - pos) * sizeof(IndexEntry));
+  *at = {key, location};
   ++key_count_;
   return Status::Ok();
 }
 
 void Store::IndexErase(size_t pos) {
-  std::memmove(&index_[pos], &index_[pos + 1],
-               (key_count_ - pos - 1) * sizeof(IndexEntry));
+  IndexEntry* const at = index_ + pos;
+  std::memmove(at, at + 1, (key_count_ - pos - 1) * sizeof(IndexEntry));
   --key_count_;
 }
 
@@ -1648,13 +1648,13 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // leaves free and a seal the compaction may add after the last copy; a
   // write that adds data also leaves room for a delete after it, so that a
   // key can always be deleted.
-  const ptrdiff_t now = static_cast<ptrdiff_t>(live_bytes_);
-  const ptrdiff_t cap = static_cast<ptrdiff_t>(Capacity());
+  const ptrdiff_t room =
+      static_cast<ptrdiff_t>(Capacity()) - static_cast<ptrdiff_t>(live_bytes_);
   const ptrdiff_t spare = 2 * unit_;
   const ptrdiff_t tombstone = static_cast<ptrdiff_t>(Footprint(0));
-  if (UsableSectors() < 3 ? now + static_cast<ptrdiff_t>(total) + spare > cap ||
-                                (adds && now + delta + tombstone + spare > cap)
-                          : delta > 0 && now + delta > cap) {
+  if (UsableSectors() < 3 ? static_cast<ptrdiff_t>(total) + spare > room ||
+                                (adds && delta + tombstone + spare > room)
+                          : delta > 0 && delta > room) {
     return Status::ResourceExhausted();
   }
 
@@ -1870,10 +1870,10 @@ Stats Store::GetStats() const {
   const size_t slots_end = SectorHeader() + size_t{slots_} * unit_;
   const size_t active_free =
       active_closed_ || value_end_ < slots_end ? 0 : value_end_ - slots_end;
-  const size_t written = data_sectors_ * UsableBytes() - active_free;
+  const size_t usable = UsableBytes();
+  const size_t written = data_sectors_ * usable - active_free;
   st.live_bytes = live_bytes_;
-  st.free_bytes =
-      active_free + (UsableSectors() - data_sectors_) * UsableBytes();
+  st.free_bytes = active_free + (UsableSectors() - data_sectors_) * usable;
   st.reclaimable_bytes = written > live_bytes_ ? written - live_bytes_ : 0;
   return st;
 }
