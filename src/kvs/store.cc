@@ -151,7 +151,7 @@ uint32_t Store::RingPrev(uint32_t sector) const {
 uint32_t Store::PackLocation(uint32_t sector, uint32_t slot, size_t value_end,
                              size_t region) const {
   const uint32_t most = (1u << (31 - region_shift_)) - 1;
-  const size_t units = AlignmentUnits(region, partition_->alignment());
+  const size_t units = region / partition_->alignment();
   return (units < most ? static_cast<uint32_t>(units) : most) << region_shift_ |
          (sector << (slot_bits_ + value_bits_)) | (slot << value_bits_) |
          static_cast<uint32_t>(value_end / partition_->alignment());
@@ -262,21 +262,21 @@ size_t Store::Find(Key key) const {
 
 Status Store::IndexSet(Key key, uint32_t location) {
   const size_t pos = LowerBound(key);
-  if (pos < key_count_ && index_[pos].key == key) {
-    index_[pos].location = location;
+  IndexEntry* const at = index_ + pos;
+  if (pos < key_count_ && at->key == key) {
+    at->location = location;
     return Status::Ok();
   }
   if (key_count_ == capacity_) return Status::ResourceExhausted();
-  std::memmove(&index_[pos + 1], &index_[pos],
-               (key_count_ - pos) * sizeof(IndexEntry));
-  index_[pos] = {key, location};
+  std::memmove(at + 1, at, (key_count_ - pos) * sizeof(IndexEntry));
+  *at = {key, location};
   ++key_count_;
   return Status::Ok();
 }
 
 void Store::IndexErase(size_t pos) {
-  std::memmove(&index_[pos], &index_[pos + 1],
-               (key_count_ - pos - 1) * sizeof(IndexEntry));
+  IndexEntry* const at = index_ + pos;
+  std::memmove(at, at + 1, (key_count_ - pos - 1) * sizeof(IndexEntry));
   --key_count_;
 }
 
@@ -300,12 +300,13 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
                        std::span<const std::byte, 8> raw, Entry& entry) const {
   if (!format::DecodeSlot(raw, entry.header)) return Status::DataLoss();
   SlotHeader& h = entry.header;
+  const size_t end_address = SectorAddress(sector) + value_end;
   entry.size = h.size_code;
   if (h.is_extended()) {
     std::array<std::byte, 4> len;
     const size_t len_unit = partition_->AlignUp(format::kExtendedSizeBytes);
     if (value_end < len_unit) return Status::DataLoss();
-    CAIRN_TRY(ReadAt(SectorAddress(sector) + value_end - len_unit, len));
+    CAIRN_TRY(ReadAt(end_address - len_unit, len));
     uint32_t size = 0;
     const format::SizeState state = format::DecodeExtendedSize(len, size);
     entry.size = size;
@@ -325,7 +326,7 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
   if (value_end < slots_end || value_end - slots_end < entry.region) {
     return Status::DataLoss();
   }
-  entry.value_address = SectorAddress(sector) + value_end - entry.region;
+  entry.value_address = end_address - entry.region;
   return Status::Ok();
 }
 
@@ -334,14 +335,13 @@ Status Store::ReadEntry(uint32_t loc, Key key, Entry& entry) const {
   if (loc & kLost) return Status::DataLoss();
   const uint32_t sector = LocSector(loc);
   const uint32_t slot = LocSlot(loc);
+  const size_t value_end = LocValue(loc);
   std::array<std::byte, 8> raw;
   CAIRN_TRY(AsReadFailure(ReadHeaders(sector, slot, raw)));
-  Status read = ReadSlot(sector, slot, LocValue(loc), raw, entry);
+  Status read = ReadSlot(sector, slot, value_end, raw, entry);
   // A header with a flipped bit: the correction that mount made, which the
   // value's checksum confirms.
-  if (read.IsDataLoss()) {
-    read = RepairSlot(sector, slot, LocValue(loc), raw, entry);
-  }
+  if (read.IsDataLoss()) read = RepairSlot(sector, slot, value_end, raw, entry);
   CAIRN_TRY(read);
   if (entry.header.key != key || entry.header.kind == Kind::kLost ||
       entry.header.is_tombstone()) {
@@ -378,25 +378,25 @@ Status Store::CheckValue(const Entry& entry, std::span<std::byte> out,
 // key, size code and checksum); `e` and `loc` then describe that copy.
 Status Store::ReadGoodCopy(uint32_t& loc, Key key, Entry& e,
                            std::span<std::byte> out, size_t offset) const {
-  Status s = CheckValue(e, out, offset);
-  const SlotHeader newest = e.header;
-  for (uint32_t back = 1; s.IsDataLoss() && back < copies_; ++back) {
+  for (uint32_t back = 0;; ++back) {
+    const Status s = CheckValue(e, out, offset);
+    if (s.ok() && back > 0) ++corruption_repaired_;
+    if (!s.IsDataLoss() || back + 1u >= copies_) return s;
     const uint32_t slot = LocSlot(loc);
-    if (slot == 0) break;
+    if (slot == 0) return s;
     const uint32_t older = PackLocation(LocSector(loc), slot - 1,
                                         LocValue(loc) + e.region, e.region);
+    // `e` has the newest copy's size code and checksum (a copy that takes
+    // over matches them).
     Entry copy;
     if (!ReadEntry(older, key, copy).ok() ||
-        copy.header.size_code != newest.size_code ||
-        copy.header.crc != newest.crc) {
-      break;
+        copy.header.size_code != e.header.size_code ||
+        copy.header.crc != e.header.crc) {
+      return s;
     }
     loc = older;
     e = copy;
-    s = CheckValue(e, out, offset);
-    if (s.ok()) ++corruption_repaired_;
   }
-  return s;
 }
 
 // ------------------------------------------------------------------ mount
@@ -1228,20 +1228,6 @@ Status Store::Recycle(uint32_t sector) {
   return WriteFormat(sector, (count + 1) & 0xFFFFFF);
 }
 
-// Programs the header `raw` into the next slot of cursor `t` and reserves a
-// value region of `region` bytes below the cursor's value end, whose address
-// it stores in `at`. The header goes first: a power cut before the value is
-// complete leaves the value's tail byte erased (see TailErased).
-Status Store::WriteSlot(Cursor& t, std::span<const std::byte, 8> raw,
-                        size_t region, size_t& at) {
-  if (!Fits(t, unit_ + region)) return Status::ResourceExhausted();
-  CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
-  ++t.slots;
-  t.value_end -= static_cast<uint32_t>(region);
-  at = SectorAddress(t.sector) + t.value_end;
-  return Status::Ok();
-}
-
 // An entry's tail byte is the byte programmed last that means something:
 // the last value byte, the check byte of an extended entry's size word, or
 // (no value) the high byte of the header's CRC (slot byte 7). Its offset in
@@ -1250,16 +1236,37 @@ size_t Store::TailOffset(const Entry& e) const {
   return e.header.is_extended() ? partition_->AlignUp(e.size) + 3 : e.size - 1;
 }
 
-// Appends one entry at cursor `t`.
+// Appends one entry at cursor `t`: header `h` and the value `value` or, with
+// `from`, a copy of the value region of entry `from`, byte for byte. The
+// header goes into the next slot first, the value into a region reserved
+// below the cursor's value end: a power cut before the value is complete
+// leaves the value's tail byte erased (the tail rule, see TailOffset).
 Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
-                          std::span<const std::byte> value) {
+                          std::span<const std::byte> value, const Entry* from) {
+  t.open = false;
+  const size_t region = from ? from->region : Region(h, value.size());
+  if (!Fits(t, unit_ + region)) return Status::ResourceExhausted();
   std::array<std::byte, 8> raw;
   format::EncodeSlot(h, raw);
-  size_t at = 0;
-  t.open = false;
-  CAIRN_TRY(WriteSlot(t, raw, Region(h, value.size()), at));
+  CAIRN_TRY(ProgramVerified(SlotAddress(t.sector, t.slots), raw));
+  ++t.slots;
+  t.value_end -= static_cast<uint32_t>(region);
+  const size_t at = SectorAddress(t.sector) + t.value_end;
   std::byte tail = static_cast<std::byte>(h.crc >> 8);  // see TailOffset
-  if (!value.empty()) {
+  if (from != nullptr) {
+    std::array<std::byte, kCopyChunk> chunk;
+    const size_t step =
+        kCopyChunk / partition_->alignment() * partition_->alignment();
+    for (size_t pos = 0; pos < region; pos += step) {
+      const std::span<std::byte> part =
+          std::span(chunk).first(std::min(step, region - pos));
+      CAIRN_TRY(ReadAt(from->value_address + pos, part));
+      CAIRN_TRY(ProgramVerified(at + pos, part));
+    }
+    // The tail byte lies in the region's last alignment unit, so in the
+    // last chunk, which starts at a multiple of `step`.
+    if (region != 0) tail = chunk[TailOffset(*from) % step];
+  } else if (!value.empty()) {
     CAIRN_TRY(ProgramVerified(at, value));
     tail = value.back();
     if (h.is_extended()) {
@@ -1288,37 +1295,39 @@ Status Store::SealIfOpen(Cursor& t) {
 // the last member of an unfinished batch) and records where the next value
 // region ends. False if the sector has to be closed instead.
 bool Store::VoidFailed(Cursor& t, uint32_t first) {
-  const std::byte erased = partition_->erased_value();
   std::array<std::byte, 8> raw;
   uint32_t at = t.slots;
-  if (!ReadHeaders(t.sector, at, raw).ok()) return false;
-  if (!AllErased(raw.data(), raw.size(), erased)) {
-    // A header program failed half way. Only if it was the operation's
-    // first slot: otherwise the marker could not follow the operation's
-    // last slot directly (and the slot might not even be ours).
-    if (at != first) return false;
-    ++at;
-  } else if (at == first) {
-    return true;  // nothing of the operation reached flash
-  }
-  const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
-  if (slots_end > t.value_end) return false;
-  format::EncodeSlot(format::VoidMarker(t.value_end), raw);
-  // A program that failed without touching the slot may be tried again.
-  for (int tries = 0; tries < 3; ++tries) {
+  // A program that failed without touching the slot may be tried again:
+  // each try reads the slot first.
+  for (int tries = 0;; ++tries) {
+    std::array<std::byte, 8> back;
+    if (!ReadHeaders(t.sector, at, back).ok()) return false;
+    const bool erased =
+        AllErased(back.data(), back.size(), partition_->erased_value());
+    if (tries == 0) {
+      if (!erased) {
+        // A header program failed half way. Only if it was the operation's
+        // first slot: otherwise the marker could not follow the operation's
+        // last slot directly (and the slot might not even be ours).
+        if (at != first) return false;
+        ++at;
+      } else if (at == first) {
+        return true;  // nothing of the operation reached flash
+      }
+      const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
+      if (slots_end > t.value_end) return false;
+      format::EncodeSlot(format::VoidMarker(t.value_end), raw);
+    } else if (!erased || tries == 3) {
+      return false;
+    }
     const Status s = ProgramVerified(SlotAddress(t.sector, at), raw);
     if (s.ok()) {
       t.slots = at + 1;
       t.open = false;
       return true;
     }
-    std::array<std::byte, 8> back;
-    if (s.IsUnavailable() || !ReadHeaders(t.sector, at, back).ok() ||
-        !AllErased(back.data(), back.size(), erased)) {
-      return false;
-    }
+    if (s.IsUnavailable()) return false;
   }
-  return false;
 }
 
 // Copies the entry `item` points at to cursor `t` byte for byte: the
@@ -1326,8 +1335,6 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
 // Only the kind changes (a committed batch member becomes plain), which the
 // checksum does not cover; its parity bit is fixed up.
 Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
-  const uint32_t slot = t.slots;
-  const size_t end = t.value_end;
   Entry e;
   uint32_t loc = item.location;
   Status read = ReadEntry(loc, item.key, e);
@@ -1339,9 +1346,10 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   if (read.IsUnavailable() || read.IsInternal()) return read;
   if (!read.ok()) {
     // Nothing readable to carry: keep the key, as DATA_LOSS.
+    const uint32_t lost = PackLocation(t.sector, t.slots, t.value_end, 0);
     CAIRN_TRY(AppendEntry(
         t, {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)}, {}));
-    location = PackLocation(t.sector, slot, end, 0) | kLost;
+    location = lost | kLost;
     live_valid_ = false;  // it may have counted as more than a bare slot
     return Status::Ok();
   }
@@ -1356,15 +1364,13 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   // kind is outside the checksum, so the CRC is carried unchanged.
   // `location` may alias `item`: it changes only once everything is copied.
   SlotHeader h = e.header;
-  std::array<std::byte, 8> raw;
   uint32_t last = 0;
   for (uint32_t c = 0; c < copies_; ++c) {
     h.kind = copies_ == 1        ? Kind::kPlain
              : c + 1u == copies_ ? Kind::kBatchEnd
                                  : Kind::kBatchMember;
-    format::EncodeSlot(h, raw);
     last = PackLocation(t.sector, t.slots, t.value_end, e.region);
-    CAIRN_TRY(CopyRegion(t, raw, e));
+    CAIRN_TRY(AppendEntry(t, h, {}, &e));
   }
   location = last;
   return Status::Ok();
@@ -1374,30 +1380,6 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
 bool Store::Fits(const Cursor& t, size_t bytes) const {
   const size_t slots_end = SectorHeader() + size_t{t.slots} * unit_;
   return t.value_end >= slots_end && t.value_end - slots_end >= bytes;
-}
-
-// Appends a copy of entry `e` with header `raw` at cursor `t`.
-Status Store::CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
-                         const Entry& e) {
-  size_t to = 0;
-  t.open = false;
-  CAIRN_TRY(WriteSlot(t, raw, e.region, to));
-  std::byte tail = static_cast<std::byte>(e.header.crc >> 8);
-  std::array<std::byte, kCopyChunk> chunk;
-  const size_t step =
-      kCopyChunk / partition_->alignment() * partition_->alignment();
-  const size_t tail_at = e.region == 0 ? 0 : TailOffset(e);
-  for (size_t pos = 0; pos < e.region; pos += step) {
-    const std::span<std::byte> part =
-        std::span(chunk).first(std::min(step, e.region - pos));
-    CAIRN_TRY(ReadAt(e.value_address + pos, part));
-    CAIRN_TRY(ProgramVerified(to + pos, part));
-    if (tail_at >= pos && tail_at - pos < part.size()) {
-      tail = part[tail_at - pos];
-    }
-  }
-  t.open = tail == partition_->erased_value();
-  return Status::Ok();
 }
 
 // Makes `sector` a clean free sector: a valid format unit, nothing else.
@@ -1625,10 +1607,10 @@ Status Store::MakeRoom(size_t bytes) {
   }
 }
 
-// True if an operation after ops[i] names the same key.
-bool Store::Overridden(std::span<const BatchOp> ops, size_t i) {
-  for (size_t j = i + 1; j < ops.size(); ++j) {
-    if (ops[j].key == ops[i].key) return true;
+// True if an operation after `op`, up to `end`, names the same key.
+bool Store::Overridden(const BatchOp& op, const BatchOp* end) {
+  for (const BatchOp* later = &op + 1; later != end; ++later) {
+    if (later->key == op.key) return true;
   }
   return false;
 }
@@ -1640,38 +1622,51 @@ size_t Store::OpRegion(const BatchOp& op) const {
              : format::ValueRegionBytes(op.size, partition_->alignment());
 }
 
+// Put and Delete (`batch` false: one operation) and Commit.
 Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
+  LockGuard guard(lock_);
+  CAIRN_TRY(Prepare());
+  if (ops.empty()) return Status::Ok();
+  // Put and Delete check their operation before anything is read.
+  if (!batch) {
+    if (ops[0].is_delete && Find(ops[0].key) == capacity_) {
+      return Status::NotFound();
+    }
+    if (!ops[0].is_delete && ops[0].size > max_value_size()) {
+      return Status::InvalidArgument();
+    }
+  }
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
-  size_t total = 0, slots_written = 0, new_keys = 0, removed = 0;
-  bool adds = false;  // some operation writes a value
+  const BatchOp* const end = ops.data() + ops.size();
+  size_t total = 0;
+  ptrdiff_t keys = key_count_;  // keys once written
+  bool adds = false;            // some operation writes a value
   ptrdiff_t delta = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const BatchOp& op = ops[i];
+  for (const BatchOp& op : ops) {
     // Put checked its value already.
     if (batch && !op.is_delete && op.size > max_value_size()) {
       return Status::InvalidArgument();
     }
     // A later operation on the same key makes this one moot: it is not
     // written at all (so a batch never names a key twice on flash).
-    if (Overridden(ops, i)) continue;
+    if (Overridden(op, end)) continue;
     const size_t bytes = Footprint(OpRegion(op));
     total += bytes;
-    slots_written += copies_;
     adds |= !op.is_delete;
     size_t old = 0;
     const size_t pos = Find(op.key);
     if (pos != capacity_) {
       CAIRN_TRY(LiveFootprint(index_[pos], old));  // as EnsureLiveBytes did
-      removed += op.is_delete;
-    } else if (!op.is_delete) {
-      ++new_keys;
+      keys -= op.is_delete;
+    } else {
+      keys += !op.is_delete;
     }
     delta += static_cast<ptrdiff_t>(op.is_delete ? 0 : bytes) -
              static_cast<ptrdiff_t>(old);
   }
   if (total > max_batch_bytes()) return Status::InvalidArgument();
-  if (key_count_ + new_keys - removed > capacity_) {
+  if (keys > capacity_) {
     return Status::ResourceExhausted();
   }
   // With one data sector the old values stay there until the new ones are
@@ -1679,13 +1674,13 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // leaves free and a seal the compaction may add after the last copy; a
   // write that adds data also leaves room for a delete after it, so that a
   // key can always be deleted.
-  const ptrdiff_t now = static_cast<ptrdiff_t>(live_bytes_);
-  const ptrdiff_t cap = static_cast<ptrdiff_t>(Capacity());
+  const ptrdiff_t room =
+      static_cast<ptrdiff_t>(Capacity()) - static_cast<ptrdiff_t>(live_bytes_);
   const ptrdiff_t spare = 2 * unit_;
   const ptrdiff_t tombstone = static_cast<ptrdiff_t>(Footprint(0));
-  if (UsableSectors() < 3 ? now + static_cast<ptrdiff_t>(total) + spare > cap ||
-                                (adds && now + delta + tombstone + spare > cap)
-                          : delta > 0 && now + delta > cap) {
+  if (UsableSectors() < 3 ? static_cast<ptrdiff_t>(total) + spare > room ||
+                                (adds && delta + tombstone + spare > room)
+                          : delta > 0 && delta > room) {
     return Status::ResourceExhausted();
   }
 
@@ -1693,8 +1688,9 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // last one needs it; if a program fails, void what it left (or close the
   // sector) and try again. The write always leaves room for one more slot
   // after it, so that mount can hold a torn last entry to the tail rule.
-  Cursor t{};
+  const Kind end_kind = !batch && copies_ == 1 ? Kind::kPlain : Kind::kBatchEnd;
   uint16_t first_slot = 0;
+  uint32_t first_end = 0;  // where the first value region ends
   // The failure of an attempt whose slots could not be voided: they may
   // read as a complete write at the next mount.
   Status unvoided = Status::Ok();
@@ -1705,12 +1701,13 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       if (!unvoided.ok()) needs_remount_ = true;
       return unvoided.ok() ? room : unvoided;
     }
-    t = {active_, slots_, value_end_};
+    Cursor t{active_, slots_, value_end_};
     first_slot = slots_;
+    first_end = value_end_;
     Status s = Status::Ok();
-    for (size_t i = 0; i < ops.size() && s.ok(); ++i) {
-      if (Overridden(ops, i)) continue;
-      const BatchOp& op = ops[i];
+    for (const BatchOp& op : ops) {
+      if (!s.ok()) break;
+      if (Overridden(op, end)) continue;
       const std::span<const std::byte> value(op.data, op.size);
       SlotHeader h;
       h.key = op.key;
@@ -1720,26 +1717,25 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       for (uint32_t c = 0; c < copies_ && s.ok(); ++c) {
         // Several copies of one write form a run too, so that a failure
         // between them cancels all of them.
-        const bool last = i + 1 == ops.size() && c + 1u == copies_;
-        h.kind = !batch && copies_ == 1 ? Kind::kPlain
-                 : last                 ? Kind::kBatchEnd
-                                        : Kind::kBatchMember;
+        const bool last = &op + 1 == end && c + 1u == copies_;
+        h.kind = last ? end_kind : Kind::kBatchMember;
         s = AppendEntry(t, h, value);
       }
     }
     if (s.ok()) s = SealIfOpen(t);
-    if (s.ok()) break;
-    // Whatever the failed write left behind is voided, or else the sector
-    // takes no more appends. After a second failure in the same sector the
-    // last attempt goes to a fresh one if one is free: the free space may
-    // hold bytes no read can tell from erased ones on flash that forbids
-    // programming twice (a foreign image, or a program that failed there
-    // after all).
-    const bool voided = !s.IsUnavailable() && VoidFailed(t, first_slot);
+    // The active sector takes what was written; whatever a failed write
+    // left behind is voided first, or else the sector takes no more
+    // appends. After a second failure in the same sector the last attempt
+    // goes to a fresh one if one is free: the free space may hold bytes no
+    // read can tell from erased ones on flash that forbids programming twice
+    // (a foreign image, or a program that failed there after all).
+    const bool voided =
+        s.ok() || (!s.IsUnavailable() && VoidFailed(t, first_slot));
     if (voided) {
       slots_ = t.slots;
       value_end_ = t.value_end;
     }
+    if (s.ok()) break;
     if (!voided && unvoided.ok()) unvoided = s;
     const bool free_sector = data_sectors_ < UsableSectors();
     if (!voided || (attempt == 1 && free_sector)) active_closed_ = true;
@@ -1748,27 +1744,24 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       return unvoided.ok() ? s : unvoided;
     }
   }
-  slots_ = t.slots;
-  value_end_ = t.value_end;
 
   // Everything is on flash: update the index, deletes first so that a batch
   // which frees entries can add as many. The index points at the last copy.
   for (int pass = 0; pass < 2; ++pass) {
     uint32_t slot = first_slot;
-    size_t end = value_end_ + total - slots_written * unit_;
-    for (size_t i = 0; i < ops.size(); ++i) {
-      if (Overridden(ops, i)) continue;
-      const BatchOp& op = ops[i];
+    size_t value_end = first_end;
+    for (const BatchOp& op : ops) {
+      if (Overridden(op, end)) continue;
       const size_t region = OpRegion(op);
       slot += copies_;
-      end -= copies_ * region;
+      value_end -= copies_ * region;
       if (op.is_delete == (pass == 0)) {
         if (op.is_delete) {
           const size_t pos = Find(op.key);
           if (pos != capacity_) IndexErase(pos);
         } else {
-          CAIRN_TRY(IndexSet(
-              op.key, PackLocation(active_, slot - 1, end + region, region)));
+          CAIRN_TRY(IndexSet(op.key, PackLocation(active_, slot - 1,
+                                                  value_end + region, region)));
         }
       }
     }
@@ -1798,57 +1791,25 @@ Status Store::Prepare() {
 }
 
 Status Store::Put(Key key, std::span<const std::byte> value) {
-  LockGuard guard(lock_);
-  CAIRN_TRY(Prepare());
-  const BatchOp op{key, value.data(), static_cast<uint32_t>(value.size()),
-                   false};
-  if (value.size() > max_value_size()) return Status::InvalidArgument();
+  // A size past 32 bits stays too large.
+  const BatchOp op{
+      key, value.data(),
+      static_cast<uint32_t>(std::min<size_t>(value.size(), UINT32_MAX)), false};
   return WriteOps(std::span(&op, 1), false);
 }
 
 Status Store::Delete(Key key) {
-  LockGuard guard(lock_);
-  CAIRN_TRY(Prepare());
-  if (Find(key) == capacity_) return Status::NotFound();
   const BatchOp op{key, nullptr, 0, true};
   return WriteOps(std::span(&op, 1), false);
 }
 
 Status Store::Commit(const BatchBase& batch) {
-  LockGuard guard(lock_);
-  CAIRN_TRY(Prepare());
-  if (batch.empty()) return Status::Ok();
   return WriteOps(batch.ops(), true);
-}
-
-// Reads the newest entry of `key` into `e` from its location, stored in
-// `loc`: FAILED_PRECONDITION before Init, NOT_FOUND for a key with no value,
-// or what ReadEntry returns.
-Status Store::FindEntry(Key key, uint32_t& loc, Entry& e) const {
-  if (!initialized_) return Status::FailedPrecondition();
-  const size_t pos = Find(key);
-  if (pos == capacity_) return Status::NotFound();
-  loc = index_[pos].location;
-  return ReadEntry(loc, key, e);
 }
 
 StatusWithSize Store::Get(Key key, std::span<std::byte> out,
                           size_t offset) const {
-  LockGuard guard(lock_);
-  Entry e;
-  uint32_t loc = 0;
-  Status s = FindEntry(key, loc, e);
-  if (s.ok() && offset > e.size) s = Status::OutOfRange();
-  const size_t rest = s.ok() ? e.size - offset : 0;
-  const size_t n = std::min(rest, out.size());
-  if (s.ok()) s = ReadGoodCopy(loc, key, e, out.first(n), offset);
-  if (!s.ok()) {
-    if (s.IsDataLoss()) ++corruption_found_;  // a checksum mismatch
-    // A read that fails is reported like a damaged entry.
-    return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);
-  }
-  if (n < rest) return StatusWithSize(Status::ResourceExhausted(), rest);
-  return StatusWithSize(n);
+  return Read(key, out, offset, false);
 }
 
 Status Store::GetExact(Key key, std::span<std::byte> out) const {
@@ -1859,13 +1820,33 @@ Status Store::GetExact(Key key, std::span<std::byte> out) const {
 }
 
 StatusWithSize Store::ValueSize(Key key) const {
+  return Read(key, {}, 0, true);
+}
+
+// Get(), or with `size_only` ValueSize(): reads the newest entry of `key`
+// from its location and then, unless `size_only`, its value.
+StatusWithSize Store::Read(Key key, std::span<std::byte> out, size_t offset,
+                           bool size_only) const {
   LockGuard guard(lock_);
+  if (!initialized_) return StatusWithSize(Status::FailedPrecondition(), 0);
+  const size_t pos = Find(key);
+  if (pos == capacity_) return StatusWithSize(Status::NotFound(), 0);
+  uint32_t loc = index_[pos].location;
   Entry e;
-  uint32_t loc = 0;
-  const Status s = FindEntry(key, loc, e);
-  if (s.ok()) return StatusWithSize(e.size);
-  // A read that fails is reported like a damaged entry.
-  return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);
+  Status s = ReadEntry(loc, key, e);
+  if (s.ok() && size_only) return StatusWithSize(e.size);
+  if (s.ok() && offset > e.size) s = Status::OutOfRange();
+  const size_t rest = s.ok() ? e.size - offset : 0;
+  const size_t n = std::min(rest, out.size());
+  if (s.ok()) s = ReadGoodCopy(loc, key, e, out.first(n), offset);
+  if (!s.ok()) {
+    // A checksum mismatch that a read of the value found.
+    if (s.IsDataLoss() && !size_only) ++corruption_found_;
+    // A read that fails is reported like a damaged entry.
+    return StatusWithSize(s.IsInternal() ? Status::DataLoss() : s, 0);
+  }
+  if (n < rest) return StatusWithSize(Status::ResourceExhausted(), rest);
+  return StatusWithSize(n);
 }
 
 bool Store::Contains(Key key) const {
@@ -1873,21 +1854,20 @@ bool Store::Contains(Key key) const {
   return Find(key) != capacity_;
 }
 
-Status Store::ReclaimOne() {
-  LockGuard guard(lock_);
-  CAIRN_TRY(Prepare());
-  if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
-  return ActivateOrRemount();
-}
+Status Store::ReclaimOne() { return Reclaim(false); }
 
-Status Store::FullMaintenance() {
+Status Store::FullMaintenance() { return Reclaim(true); }
+
+// ReclaimOne(), or with `full` FullMaintenance().
+Status Store::Reclaim(bool full) {
   LockGuard guard(lock_);
   CAIRN_TRY(Prepare());
-  for (size_t i = 0; i < key_count_; ++i) {
+  for (size_t i = 0; full && i < key_count_; ++i) {
+    const IndexEntry& item = index_[i];
     Entry e;
-    uint32_t loc = index_[i].location;
-    Status s = ReadEntry(loc, index_[i].key, e);
-    if (s.ok()) s = ReadGoodCopy(loc, index_[i].key, e, {}, 0);
+    uint32_t loc = item.location;
+    Status s = ReadEntry(loc, item.key, e);
+    if (s.ok()) s = ReadGoodCopy(loc, item.key, e, {}, 0);
     if (s.IsUnavailable()) return s;
     if (!s.ok()) ++corruption_found_;
   }
@@ -1896,7 +1876,7 @@ Status Store::FullMaintenance() {
   // reclaimed: freeing a sector inside the ring that mount reads would
   // leave, should its erase be cut, garbage that mount takes for data.
   if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
-  for (uint32_t i = 0; i < data_sectors_; ++i) {
+  for (uint32_t i = 0; i < (full ? data_sectors_ : 1u); ++i) {
     CAIRN_TRY(ActivateOrRemount());
   }
   return Status::Ok();
@@ -1916,10 +1896,10 @@ Stats Store::GetStats() const {
   const size_t slots_end = SectorHeader() + size_t{slots_} * unit_;
   const size_t active_free =
       active_closed_ || value_end_ < slots_end ? 0 : value_end_ - slots_end;
-  const size_t written = data_sectors_ * UsableBytes() - active_free;
+  const size_t usable = UsableBytes();
+  const size_t written = data_sectors_ * usable - active_free;
   st.live_bytes = live_bytes_;
-  st.free_bytes =
-      active_free + (UsableSectors() - data_sectors_) * UsableBytes();
+  st.free_bytes = active_free + (UsableSectors() - data_sectors_) * usable;
   st.reclaimable_bytes = written > live_bytes_ ? written - live_bytes_ : 0;
   return st;
 }

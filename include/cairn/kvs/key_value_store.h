@@ -225,7 +225,8 @@ class Store {
   Status ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
                   std::span<const std::byte, 8> raw, Entry& entry) const;
   Status ReadEntry(uint32_t location, Key key, Entry& entry) const;
-  Status FindEntry(Key key, uint32_t& location, Entry& entry) const;
+  StatusWithSize Read(Key key, std::span<std::byte> out, size_t offset,
+                      bool size_only) const;
   Status ReadGoodCopy(uint32_t& location, Key key, Entry& entry,
                       std::span<std::byte> out, size_t offset) const;
   size_t Footprint(size_t region) const;
@@ -269,10 +270,11 @@ class Store {
                const Entry& e);
 
   // Writing.
-  static bool Overridden(std::span<const BatchOp> ops, size_t i);
+  static bool Overridden(const BatchOp& op, const BatchOp* end);
   size_t OpRegion(const BatchOp& op) const;
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
+  Status Reclaim(bool full);
   Status Activate();
   Status ActivateOrRemount();
   Status PrepareFree(uint32_t sector);
@@ -281,15 +283,12 @@ class Store {
   void MarkBad(uint32_t sector);
   void NoteBad(uint32_t sector);
   bool Fits(const Cursor& t, size_t bytes) const;
-  Status WriteSlot(Cursor& t, std::span<const std::byte, 8> raw, size_t region,
-                   size_t& at);
   size_t TailOffset(const Entry& e) const;
   Status SealIfOpen(Cursor& t);
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
-                     std::span<const std::byte> value);
+                     std::span<const std::byte> value,
+                     const Entry* from = nullptr);
   Status CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location);
-  Status CopyRegion(Cursor& t, std::span<const std::byte, 8> raw,
-                    const Entry& e);
   bool VoidFailed(Cursor& t, uint32_t first);
   Status ProgramVerified(size_t address, std::span<const std::byte> data) const;
   Status WriteFormat(uint32_t sector, uint32_t erase_count);
