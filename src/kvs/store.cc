@@ -1254,18 +1254,7 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
   const size_t at = SectorAddress(t.sector) + t.value_end;
   std::byte tail = static_cast<std::byte>(h.crc >> 8);  // see TailOffset
   if (from != nullptr) {
-    std::array<std::byte, kCopyChunk> chunk;
-    const size_t step =
-        kCopyChunk / partition_->alignment() * partition_->alignment();
-    for (size_t pos = 0; pos < region; pos += step) {
-      const std::span<std::byte> part =
-          std::span(chunk).first(std::min(step, region - pos));
-      CAIRN_TRY(ReadAt(from->value_address + pos, part));
-      CAIRN_TRY(ProgramVerified(at + pos, part));
-    }
-    // The tail byte lies in the region's last alignment unit, so in the
-    // last chunk, which starts at a multiple of `step`.
-    if (region != 0) tail = chunk[TailOffset(*from) % step];
+    if (region != 0) CAIRN_TRY(CopyValue(*from, at, tail));
   } else if (!value.empty()) {
     CAIRN_TRY(ProgramVerified(at, value));
     tail = value.back();
@@ -1277,6 +1266,25 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
     }
   }
   t.open = tail == partition_->erased_value();
+  return Status::Ok();
+}
+
+// Copies the value region of entry `from` (not empty) to `at`, byte for
+// byte, and stores its tail byte in `tail`. Apart from AppendEntry so that
+// the copy buffer is on the stack only while a reclaim copies.
+Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
+  std::array<std::byte, kCopyChunk> chunk;
+  const size_t step =
+      kCopyChunk / partition_->alignment() * partition_->alignment();
+  for (size_t pos = 0; pos < from.region; pos += step) {
+    const std::span<std::byte> part =
+        std::span(chunk).first(std::min(step, from.region - pos));
+    CAIRN_TRY(ReadAt(from.value_address + pos, part));
+    CAIRN_TRY(ProgramVerified(at + pos, part));
+  }
+  // The tail byte lies in the region's last alignment unit, so in the last
+  // chunk, which starts at a multiple of `step`.
+  tail = chunk[TailOffset(from) % step];
   return Status::Ok();
 }
 

@@ -288,6 +288,7 @@ class Store {
   Status AppendEntry(Cursor& t, const format::SlotHeader& h,
                      std::span<const std::byte> value,
                      const Entry* from = nullptr);
+  Status CopyValue(const Entry& from, size_t at, std::byte& tail) const;
   Status CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location);
   bool VoidFailed(Cursor& t, uint32_t first);
   Status ProgramVerified(size_t address, std::span<const std::byte> data) const;
