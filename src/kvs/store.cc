@@ -964,7 +964,8 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     // The two markers are recognised from one decode of the header; one
     // with a flipped bit is corrected (it has no value to confirm it, but a
     // CRC of its own), as the slots after it would be lost otherwise.
-    SlotHeader marker;
+    Entry e;
+    SlotHeader& marker = e.header;
     const size_t void_limit = st.have_pending ? st.pending_end : value_end;
     size_t void_end = 0;
     bool decoded = format::DecodeSlot(raw, marker);
@@ -1019,7 +1020,6 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       if (!ApplyDamaged(sector, raw) && active) break;
       continue;
     }
-    Entry e;
     Status read = ReadSlot(sector, slot, value_end, raw, e);
     if (read.IsInternal()) return read;  // a read failed: mount fails
     bool repaired = read.ok() && e.repaired;
