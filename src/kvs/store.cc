@@ -1083,11 +1083,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       }
       if (tail == erased) check = Status::DataLoss();
     }
-    if (copies_ > 1 && st.pending.header.kind == Kind::kBatchEnd &&
-        (check.ok() || check.IsDataLoss())) {
-      check = CheckLastCopy(sector, st.pending_slot, st.pending_end, st.pending,
-                            check);
-    }
+    check = CheckLastCopy(st, check);
     if (check.IsUnavailable() || check.IsInternal()) return check;
     if (check.ok()) {
       CAIRN_TRY(Consume(st, st.pending_slot, st.pending_end, st.pending));
@@ -1105,20 +1101,25 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
   return Status::Ok();
 }
 
-// The last copy of a write with redundancy, at the end of the active
-// sector, whose own checksum gave `own`. Against the copy before it (the
-// same write: key, size code and CRC match): a last copy that checks out
-// must also equal it byte for byte, which a torn copy that passes its CRC-16
-// by chance does not; a last copy that fails while the one before checks
-// out means every program before the last completed, so the write stands
-// (reads fall back to that copy).
-Status Store::CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
-                            const Entry& last, Status own) const {
-  if (slot == 0) return own;
+// The pending slot of `st`, the last of the active sector, whose own checks
+// gave `own`. With redundancy, the last copy of a batch's end is held
+// against the copy before it (the same write: key, size code and CRC
+// match): a last copy that checks out must also equal it byte for byte,
+// which a torn copy that passes its CRC-16 by chance does not; a last copy
+// that fails while the one before checks out means every program before
+// the last completed, so the write stands (reads fall back to that copy).
+Status Store::CheckLastCopy(const ScanState& st, Status own) const {
+  const Entry& last = st.pending;
+  const uint32_t slot = st.pending_slot;
+  if (copies_ < 2 || last.header.kind != Kind::kBatchEnd ||
+      !(own.ok() || own.IsDataLoss()) || slot == 0) {
+    return own;
+  }
   std::array<std::byte, 8> raw;
   Entry prev;
-  CAIRN_TRY(AsReadFailure(ReadHeaders(sector, slot - 1, raw)));
-  if (!ReadSlot(sector, slot - 1, value_end + last.region, raw, prev).ok() ||
+  CAIRN_TRY(AsReadFailure(ReadHeaders(st.sector, slot - 1, raw)));
+  if (!ReadSlot(st.sector, slot - 1, st.pending_end + last.region, raw, prev)
+           .ok() ||
       prev.header.key != last.header.key ||
       prev.header.size_code != last.header.size_code ||
       prev.header.crc != last.header.crc) {

@@ -257,8 +257,7 @@ class Store {
   Status RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
                     std::span<const std::byte, 8> raw, Entry& e) const;
   bool ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
-  Status CheckLastCopy(uint32_t sector, uint32_t slot, size_t value_end,
-                       const Entry& last, Status own) const;
+  Status CheckLastCopy(const ScanState& st, Status own) const;
   bool IsMarker(const format::SlotHeader& h, uint32_t slot, size_t limit) const;
   int RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
                    size_t limit, format::SlotHeader& h) const;
