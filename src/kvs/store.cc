@@ -778,14 +778,17 @@ Status Store::ApplySlots(uint32_t sector, uint32_t first, uint32_t stop,
   return Status::Ok();
 }
 
-Status Store::Consume(ScanState& st, uint32_t slot, size_t value_end,
-                      const Entry& e) {
-  switch (e.header.kind) {
+// Applies the pending slot of `st`, if there is one.
+Status Store::ConsumePending(ScanState& st) {
+  if (!st.have_pending) return Status::Ok();
+  st.have_pending = false;
+  const uint32_t slot = st.pending_slot;
+  switch (st.pending.header.kind) {
     case Kind::kBatchMember:
       if (!st.in_run) {
         st.in_run = true;
         st.run_first = slot;
-        st.run_end = value_end;
+        st.run_end = st.pending_end;
       }
       return Status::Ok();
     case Kind::kBatchEnd:
@@ -798,7 +801,7 @@ Status Store::Consume(ScanState& st, uint32_t slot, size_t value_end,
       break;
   }
   st.in_run = false;  // a run not ended by kBatchEnd never happened
-  return Apply(st.sector, slot, value_end, e);
+  return Apply(st.sector, slot, st.pending_end, st.pending);
 }
 
 // A slot that does not decode: tries every single-bit correction of its six
@@ -865,13 +868,6 @@ int Store::RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
     if (format::DecodeSlot(fixed, h) && IsMarker(h, slot, limit)) return bit;
   }
   return -1;
-}
-
-// Applies the pending slot of `st`, if there is one.
-Status Store::ConsumePending(ScanState& st) {
-  if (!st.have_pending) return Status::Ok();
-  st.have_pending = false;
-  return Consume(st, st.pending_slot, st.pending_end, st.pending);
 }
 
 // A batch run of `st` that damage before slot `stop` cut off: whether its
@@ -1086,7 +1082,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     check = CheckLastCopy(st, check);
     if (check.IsUnavailable() || check.IsInternal()) return check;
     if (check.ok()) {
-      CAIRN_TRY(Consume(st, st.pending_slot, st.pending_end, st.pending));
+      CAIRN_TRY(ConsumePending(st));
     } else {
       torn = true;
       committed = st.pending_slot;

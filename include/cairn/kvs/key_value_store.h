@@ -248,8 +248,6 @@ class Store {
   Status SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const;
   Status ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
                     bool tail_rule);
-  Status Consume(ScanState& st, uint32_t slot, size_t value_end,
-                 const Entry& e);
   Status ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
                   size_t value_end);
   Status ApplySlots(uint32_t sector, uint32_t first, uint32_t stop,
