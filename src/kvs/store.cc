@@ -517,8 +517,11 @@ Status Store::DoInit() {
   // Activation units corrected by one bit (first 64 sectors): trusted only
   // if they continue the chain of the units that read cleanly, since a torn
   // activation write can also come out "repaired" with any sequence. One
-  // bit per sector, and how many are set.
-  uint32_t repaired_act[kScratchSectors / 32] = {};
+  // flag per sector (in the chunk buffer, unused until pass 2), and how
+  // many are set.
+  static_assert(kMountChunk >= kScratchSectors);
+  std::byte* const repaired_act = m.chunk.data();
+  std::fill_n(repaired_act, kScratchSectors, std::byte{0});
   uint32_t repaired_count = 0;
   // The newest cleanly read activation, and the runner-up in case the newest
   // turns out to be a torn activation (below). A sector follows the tail
@@ -553,7 +556,7 @@ Status Store::DoInit() {
           fs != UnitState::kValid || u.fmt.version >= format::kSealVersion,
           true};
       if (repaired & 2) {
-        repaired_act[s / 32] |= 1u << (s % 32);
+        repaired_act[s] = std::byte{1};
         ++repaired_count;
         lone = c;
       } else {
@@ -604,7 +607,7 @@ Status Store::DoInit() {
 
   m.clean_chain = best.any;
   for (uint32_t s = 0; repaired_count != 0 && s < kScratchSectors; ++s) {
-    if (!(repaired_act[s / 32] >> (s % 32) & 1)) continue;
+    if (repaired_act[s] == std::byte{0}) continue;
     const uint16_t below =
         static_cast<uint16_t>(sequence_ + 1 - m.info[s].sequence);
     // Only inside the chain: a unit claiming to be the newest cannot be
