@@ -852,23 +852,21 @@ bool Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
   return true;
 }
 
-// True if the decoded header `h` of slot `slot` is a seal or a void marker
-// (naming a value end up to `limit`).
-bool Store::IsMarker(const SlotHeader& h, uint32_t slot, size_t limit) const {
-  size_t end;
-  return format::IsSealMarker(h) || VoidEnd(h, slot, limit, end);
-}
-
-// A slot that is neither an entry nor a marker: the marker one flipped bit
-// of its eight bytes made it from, if any (into `h`). Returns that bit, or
-// -1 if there is none.
+// A slot that is neither an entry nor a marker: the marker (a seal, or a
+// void marker naming a value end up to `limit`) one flipped bit of its
+// eight bytes made it from, if any (into `h`). Returns that bit, or -1 if
+// there is none.
 int Store::RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
                         size_t limit, SlotHeader& h) const {
   for (int bit = 0; bit < 64; ++bit) {
     std::array<std::byte, 8> fixed;
     std::copy(raw.begin(), raw.end(), fixed.begin());
     fixed[bit / 8] ^= std::byte(1u << (bit % 8));
-    if (format::DecodeSlot(fixed, h) && IsMarker(h, slot, limit)) return bit;
+    size_t end;
+    if (format::DecodeSlot(fixed, h) &&
+        (format::IsSealMarker(h) || VoidEnd(h, slot, limit, end))) {
+      return bit;
+    }
   }
   return -1;
 }
@@ -968,12 +966,18 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     const size_t void_limit = st.have_pending ? st.pending_end : value_end;
     size_t void_end = 0;
     bool decoded = format::DecodeSlot(raw, marker);
+    bool is_void = decoded && VoidEnd(marker, slot, void_limit, void_end);
+    bool is_seal = decoded && format::IsSealMarker(marker);
     if (!damaged &&
         (!decoded || (marker.kind == Kind::kLost && marker.size_code != 0 &&
-                      !IsMarker(marker, slot, void_limit))) &&
+                      !is_void && !is_seal)) &&
         !(may_be_torn = last_of_active())) {
       const int bit = RepairMarker(raw, slot, void_limit, marker);
       decoded = bit >= 0;
+      // A corrected marker is a seal or a void marker naming a good end.
+      is_void = decoded && marker.is_void();
+      is_seal = decoded && !is_void;
+      void_end = marker.key;
       // A void marker and a delete naming the same value end differ only in
       // the kind bits (and so the parity bit), which no checksum covers: a
       // void marker corrected there (bits 45 to 47) reads as a delete too.
@@ -981,7 +985,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       // checksum (a failed write, which a void marker follows); otherwise
       // the write before it stands, the key the delete would name is lost,
       // and so is a batch run the slot interrupts.
-      if (bit >= 45 && bit <= 47 && marker.is_void()) {
+      if (bit >= 45 && bit <= 47 && is_void) {
         const Status before =
             st.have_pending ? CheckValue(st.pending, {}, 0) : Status::Ok();
         if (before.IsUnavailable() || before.IsInternal()) return before;
@@ -998,7 +1002,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       corruption_found_ += decoded;
       corruption_repaired_ += decoded;
     }
-    if (decoded && VoidEnd(marker, slot, void_limit, void_end)) {
+    if (is_void) {
       // The store wrote this after a failed write: the slot before it (and
       // any batch run it was part of) never happened.
       st.have_pending = false;
@@ -1007,7 +1011,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       value_end = void_end;
       continue;
     }
-    if (decoded && format::IsSealMarker(marker)) {
+    if (is_seal) {
       // The entry before it was written to its end.
       CAIRN_TRY(ConsumePending(st));
       st.in_run = false;  // never inside a batch: one it interrupts is void
