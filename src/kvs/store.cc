@@ -749,36 +749,31 @@ Status Store::Apply(uint32_t sector, uint32_t slot, size_t value_end,
 // the rest does not matter).
 Status Store::ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
                        size_t value_end) {
-  // Passes: every slot; if the index ran full, the deletes; then every
+  // Passes: every slot; if the index ran full, only the deletes; then every
   // slot again.
-  Status s;
-  for (int pass = 0; pass < 3; ++pass) {
-    s = ApplySlots(sector, first, stop, value_end, pass == 1);
-    if (pass == 0 ? !s.IsResourceExhausted() : !s.ok()) break;
-  }
-  return s;
-}
-
-// ApplyRun's pass over the slots: all of them, or only the deletes.
-Status Store::ApplySlots(uint32_t sector, uint32_t first, uint32_t stop,
-                         size_t value_end, bool deletes_only) {
-  for (uint32_t slot = first; slot < stop; ++slot) {
-    std::array<std::byte, 8> raw;
-    Entry e;
-    CAIRN_TRY(ReadHeaders(sector, slot, raw));
-    if (format::DecodeSlot(raw, e.header) && format::IsSealMarker(e.header)) {
-      continue;  // a reclaim's copies may end with one
+  for (int pass = 0;; ++pass) {
+    Status s;
+    size_t end = value_end;
+    for (uint32_t slot = first; s.ok() && slot < stop; ++slot) {
+      std::array<std::byte, 8> raw;
+      Entry e;
+      s = ReadHeaders(sector, slot, raw);
+      if (!s.ok()) break;
+      if (format::DecodeSlot(raw, e.header) && format::IsSealMarker(e.header)) {
+        continue;  // a reclaim's copies may end with one
+      }
+      // Mount may have corrected a bit of this header: so does this read.
+      s = ReadSlot(sector, slot, end, raw, e);
+      if (s.IsDataLoss()) s = RepairSlot(sector, slot, end, raw, e);
+      if (s.ok() && (pass != 1 || e.header.is_tombstone())) {
+        s = Apply(sector, slot, end, e);
+      }
+      end -= e.region;
     }
-    // Mount may have corrected a bit of this header: so does this read.
-    Status read = ReadSlot(sector, slot, value_end, raw, e);
-    if (read.IsDataLoss()) read = RepairSlot(sector, slot, value_end, raw, e);
-    CAIRN_TRY(read);
-    if (!deletes_only || e.header.is_tombstone()) {
-      CAIRN_TRY(Apply(sector, slot, value_end, e));
+    if (pass == 0 ? !s.IsResourceExhausted() : (!s.ok() || pass == 2)) {
+      return s;
     }
-    value_end -= e.region;
   }
-  return Status::Ok();
 }
 
 // Applies the pending slot of `st`, if there is one.

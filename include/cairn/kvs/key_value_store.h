@@ -250,8 +250,6 @@ class Store {
                     bool tail_rule);
   Status ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
                   size_t value_end);
-  Status ApplySlots(uint32_t sector, uint32_t first, uint32_t stop,
-                    size_t value_end, bool deletes_only);
   Status RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
                     std::span<const std::byte, 8> raw, Entry& e) const;
   bool ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
