@@ -847,25 +847,6 @@ bool Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
   return true;
 }
 
-// A slot that is neither an entry nor a marker: the marker (a seal, or a
-// void marker naming a value end up to `limit`) one flipped bit of its
-// eight bytes made it from, if any (into `h`). Returns that bit, or -1 if
-// there is none.
-int Store::RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
-                        size_t limit, SlotHeader& h) const {
-  for (int bit = 0; bit < 64; ++bit) {
-    std::array<std::byte, 8> fixed;
-    std::copy(raw.begin(), raw.end(), fixed.begin());
-    fixed[bit / 8] ^= std::byte(1u << (bit % 8));
-    size_t end;
-    if (format::DecodeSlot(fixed, h) &&
-        (format::IsSealMarker(h) || VoidEnd(h, slot, limit, end))) {
-      return bit;
-    }
-  }
-  return -1;
-}
-
 // A batch run of `st` that damage before slot `stop` cut off: whether its
 // end followed cannot be told, so every key it names reads DATA_LOSS.
 Status Store::LoseRun(ScanState& st, uint32_t stop) {
@@ -967,12 +948,23 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
         (!decoded || (marker.kind == Kind::kLost && marker.size_code != 0 &&
                       !is_void && !is_seal)) &&
         !(may_be_torn = last_of_active())) {
-      const int bit = RepairMarker(raw, slot, void_limit, marker);
-      decoded = bit >= 0;
-      // A corrected marker is a seal or a void marker naming a good end.
+      // Neither an entry nor a marker: the marker (a seal, or a void marker
+      // naming a value end up to `void_limit`) one flipped bit of its eight
+      // bytes made it from, if any.
+      int bit = 0;
+      for (; bit < 64; ++bit) {
+        std::array<std::byte, 8> fixed;
+        std::copy(raw.begin(), raw.end(), fixed.begin());
+        fixed[bit / 8] ^= std::byte(1u << (bit % 8));
+        if (format::DecodeSlot(fixed, marker) &&
+            (format::IsSealMarker(marker) ||
+             VoidEnd(marker, slot, void_limit, void_end))) {
+          break;
+        }
+      }
+      decoded = bit < 64;
       is_void = decoded && marker.is_void();
       is_seal = decoded && !is_void;
-      void_end = marker.key;
       // A void marker and a delete naming the same value end differ only in
       // the kind bits (and so the parity bit), which no checksum covers: a
       // void marker corrected there (bits 45 to 47) reads as a delete too.

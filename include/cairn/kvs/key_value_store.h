@@ -254,8 +254,6 @@ class Store {
                     std::span<const std::byte, 8> raw, Entry& e) const;
   bool ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
   Status CheckLastCopy(const ScanState& st, Status own) const;
-  int RepairMarker(std::span<const std::byte, 8> raw, uint32_t slot,
-                   size_t limit, format::SlotHeader& h) const;
   Status LoseRun(ScanState& st, uint32_t stop);
   Status ConsumePending(ScanState& st);
   bool VoidEnd(const format::SlotHeader& h, uint32_t slot, size_t limit,
