@@ -836,14 +836,16 @@ Status Store::RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
   return into == &e ? Status::DataLoss() : Status::Ok();
 }
 
-// Marks what a damaged sector still names: deletes stay deletes, every other
-// key whose entry is here becomes DATA_LOSS. False if `raw` does not decode.
-// An index that runs full of such keys only loses some of the markings.
-bool Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
-  Entry e;
+// Marks what slot `slot` of a damaged sector still names: with
+// `keep_deletes` deletes stay deletes; every other key whose entry is here
+// becomes DATA_LOSS. False if `raw` does not decode. An index that runs
+// full of such keys only loses some of the markings.
+bool Store::ApplyDamaged(uint32_t sector, uint32_t slot,
+                         std::span<const std::byte, 8> raw, bool keep_deletes) {
+  Entry e;  // no value region
   if (!format::DecodeSlot(raw, e.header)) return false;
-  if (!e.header.is_tombstone()) e.header.kind = Kind::kLost;
-  Apply(sector, 0, 0, e).IgnoreError();
+  if (!keep_deletes || !e.header.is_tombstone()) e.header.kind = Kind::kLost;
+  Apply(sector, slot, 0, e).IgnoreError();
   return true;
 }
 
@@ -852,11 +854,8 @@ bool Store::ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw) {
 Status Store::LoseRun(ScanState& st, uint32_t stop) {
   for (uint32_t slot = st.run_first; st.in_run && slot < stop; ++slot) {
     std::array<std::byte, 8> raw;
-    Entry e;  // no value region
     CAIRN_TRY(AsReadFailure(ReadHeaders(st.sector, slot, raw)));
-    if (!format::DecodeSlot(raw, e.header)) continue;
-    e.header.kind = Kind::kLost;
-    Apply(st.sector, slot, 0, e).IgnoreError();
+    ApplyDamaged(st.sector, slot, raw, false);
   }
   st.in_run = false;
   return Status::Ok();
@@ -1007,7 +1006,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     if (damaged) {
       // In the active sector nothing closes the slot array, so the first
       // slot that does not decode ends it.
-      if (!ApplyDamaged(sector, raw) && active) break;
+      if (!ApplyDamaged(sector, 0, raw, true) && active) break;
       continue;
     }
     Status read = ReadSlot(sector, slot, value_end, raw, e);
@@ -1047,7 +1046,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       ++corruption_found_;
       CAIRN_TRY(LoseRun(st, slot));
       damaged = true;
-      ApplyDamaged(sector, raw);  // its key, if the header names one
+      ApplyDamaged(sector, 0, raw, true);  // its key, if the header names one
       continue;
     }
     st.pending = e;

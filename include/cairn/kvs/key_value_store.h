@@ -252,7 +252,8 @@ class Store {
                   size_t value_end);
   Status RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
                     std::span<const std::byte, 8> raw, Entry& e) const;
-  bool ApplyDamaged(uint32_t sector, std::span<const std::byte, 8> raw);
+  bool ApplyDamaged(uint32_t sector, uint32_t slot,
+                    std::span<const std::byte, 8> raw, bool keep_deletes);
   Status CheckLastCopy(const ScanState& st, Status own) const;
   Status LoseRun(ScanState& st, uint32_t stop);
   Status ConsumePending(ScanState& st);
