@@ -880,7 +880,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
   const std::byte erased = partition_->erased_value();
   ScanState st{sector};
   size_t value_end = partition_->sector_size();
-  uint32_t chunk_first = 0, chunk_count = 0;
+  uint32_t chunk_first = 0, chunk_end = 0;  // the slots in m.chunk
   bool damaged = false, torn = false, garbage = false;
   bool followed = false;  // non-erased bytes follow the pending slot
   uint32_t slot = 0;
@@ -891,7 +891,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     const size_t room_end = value_end;
     const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
     if (slots_end > room_end) break;
-    if (slot >= chunk_first + chunk_count) {
+    if (slot >= chunk_end) {
       size_t n = std::min<size_t>(kMountChunk / unit_, limit - slot);
       n = std::min(n, (room_end - slots_end) / unit_ + 1);
       const std::span<std::byte> dest = std::span(m.chunk).first(n * unit_);
@@ -901,7 +901,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       }
       CAIRN_TRY(AsReadFailure(read));
       chunk_first = slot;
-      chunk_count = static_cast<uint32_t>(n);
+      chunk_end = slot + static_cast<uint32_t>(n);
     }
     const std::span<const std::byte, 8> raw(
         m.chunk.data() + (slot - chunk_first) * unit_, 8);
@@ -911,7 +911,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       // slot area read so far is erased too (it is not on a foreign or
       // damaged image, and a write there would land among garbage).
       for (uint32_t k = slot + 1;
-           active && k < chunk_first + chunk_count &&
+           active && k < chunk_end &&
            SectorHeader() + (size_t{k} + 1) * unit_ <= value_end;
            ++k) {
         if (!AllErased(m.chunk.data() + (k - chunk_first) * unit_, 8, erased)) {
