@@ -89,9 +89,8 @@ struct Store::ScanState {
   bool in_run = false;
   uint32_t run_first = 0;
   size_t run_end = 0;
-  bool have_pending = false;
   uint32_t pending_slot = 0;
-  size_t pending_end = 0;
+  size_t pending_end = 0;  // 0: none (a value end lies past its slot)
   Entry pending{};
 };
 
@@ -778,15 +777,16 @@ Status Store::ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
 
 // Applies the pending slot of `st`, if there is one.
 Status Store::ConsumePending(ScanState& st) {
-  if (!st.have_pending) return Status::Ok();
-  st.have_pending = false;
+  const size_t end = st.pending_end;
+  if (end == 0) return Status::Ok();
+  st.pending_end = 0;
   const uint32_t slot = st.pending_slot;
   switch (st.pending.header.kind) {
     case Kind::kBatchMember:
       if (!st.in_run) {
         st.in_run = true;
         st.run_first = slot;
-        st.run_end = st.pending_end;
+        st.run_end = end;
       }
       return Status::Ok();
     case Kind::kBatchEnd:
@@ -799,7 +799,7 @@ Status Store::ConsumePending(ScanState& st) {
       break;
   }
   st.in_run = false;  // a run not ended by kBatchEnd never happened
-  return Apply(st.sector, slot, st.pending_end, st.pending);
+  return Apply(st.sector, slot, end, st.pending);
 }
 
 // A slot that does not decode: tries every single-bit correction of its six
@@ -938,7 +938,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     // CRC of its own), as the slots after it would be lost otherwise.
     Entry e;
     SlotHeader& marker = e.header;
-    const size_t void_limit = st.have_pending ? st.pending_end : value_end;
+    const size_t void_limit = st.pending_end != 0 ? st.pending_end : value_end;
     size_t void_end = 0;
     bool decoded = format::DecodeSlot(raw, marker);
     bool is_void = decoded && VoidEnd(marker, slot, void_limit, void_end);
@@ -973,7 +973,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       // and so is a batch run the slot interrupts.
       if (bit >= 45 && bit <= 47 && is_void) {
         const Status before =
-            st.have_pending ? CheckValue(st.pending, {}, 0) : Status::Ok();
+            st.pending_end != 0 ? CheckValue(st.pending, {}, 0) : Status::Ok();
         if (before.IsUnavailable() || before.IsInternal()) return before;
         if (before.ok()) {
           ++corruption_found_;
@@ -991,7 +991,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     if (is_void) {
       // The store wrote this after a failed write: the slot before it (and
       // any batch run it was part of) never happened.
-      st.have_pending = false;
+      st.pending_end = 0;
       st.in_run = false;
       damaged = false;
       value_end = void_end;
@@ -1052,7 +1052,6 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     st.pending = e;
     st.pending_slot = slot;
     st.pending_end = value_end;
-    st.have_pending = true;
     value_end -= e.region;
   }
   if (!active) return ConsumePending(st);
@@ -1061,7 +1060,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
   // and (tail rule) only if its tail byte was programmed, unless a seal
   // could not follow it: every write leaves room for one (WriteOps).
   uint32_t committed = slot;
-  if (st.have_pending) {
+  if (st.pending_end != 0) {
     Status check = CheckValue(st.pending, {}, 0);
     if (check.ok() && tail_rule && !followed &&
         SectorHeader() + (size_t{st.pending_slot} + 2) * unit_ <= value_end) {
