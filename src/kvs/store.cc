@@ -86,9 +86,8 @@ struct Store::Mount {
 // check out first.
 struct Store::ScanState {
   uint32_t sector;
-  bool in_run = false;
   uint32_t run_first = 0;
-  size_t run_end = 0;
+  size_t run_end = 0;  // 0: not in a run (as pending_end)
   uint32_t pending_slot = 0;
   size_t pending_end = 0;  // 0: none (a value end lies past its slot)
   Entry pending{};
@@ -783,22 +782,22 @@ Status Store::ConsumePending(ScanState& st) {
   const uint32_t slot = st.pending_slot;
   switch (st.pending.header.kind) {
     case Kind::kBatchMember:
-      if (!st.in_run) {
-        st.in_run = true;
+      if (st.run_end == 0) {
         st.run_first = slot;
         st.run_end = end;
       }
       return Status::Ok();
     case Kind::kBatchEnd:
-      if (st.in_run) {  // the whole run at once, its end included
-        st.in_run = false;
-        return ApplyRun(st.sector, st.run_first, slot + 1, st.run_end);
+      if (st.run_end != 0) {  // the whole run at once, its end included
+        const size_t run_end = st.run_end;
+        st.run_end = 0;
+        return ApplyRun(st.sector, st.run_first, slot + 1, run_end);
       }
       break;
     default:
       break;
   }
-  st.in_run = false;  // a run not ended by kBatchEnd never happened
+  st.run_end = 0;  // a run not ended by kBatchEnd never happened
   return Apply(st.sector, slot, end, st.pending);
 }
 
@@ -852,12 +851,12 @@ bool Store::ApplyDamaged(uint32_t sector, uint32_t slot,
 // A batch run of `st` that damage before slot `stop` cut off: whether its
 // end followed cannot be told, so every key it names reads DATA_LOSS.
 Status Store::LoseRun(ScanState& st, uint32_t stop) {
-  for (uint32_t slot = st.run_first; st.in_run && slot < stop; ++slot) {
+  for (uint32_t slot = st.run_first; st.run_end != 0 && slot < stop; ++slot) {
     std::array<std::byte, 8> raw;
     CAIRN_TRY(AsReadFailure(ReadHeaders(st.sector, slot, raw)));
     ApplyDamaged(st.sector, slot, raw, false);
   }
-  st.in_run = false;
+  st.run_end = 0;
   return Status::Ok();
 }
 
@@ -992,7 +991,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       // The store wrote this after a failed write: the slot before it (and
       // any batch run it was part of) never happened.
       st.pending_end = 0;
-      st.in_run = false;
+      st.run_end = 0;
       damaged = false;
       value_end = void_end;
       continue;
@@ -1000,7 +999,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     if (is_seal) {
       // The entry before it was written to its end.
       CAIRN_TRY(ConsumePending(st));
-      st.in_run = false;  // never inside a batch: one it interrupts is void
+      st.run_end = 0;  // never inside a batch: one it interrupts is void
       continue;
     }
     if (damaged) {
@@ -1083,7 +1082,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
   }
   // A torn slot or an unfinished batch stays the last thing in this sector:
   // the next write opens a new sector that records `committed`.
-  active_closed_ = torn || st.in_run || damaged || garbage;
+  active_closed_ = torn || st.run_end != 0 || damaged || garbage;
   slots_ = static_cast<uint16_t>(committed);
   value_end_ = static_cast<uint32_t>(value_end);
   return Status::Ok();
