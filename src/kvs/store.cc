@@ -909,11 +909,13 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       // The active sector takes new slots here only if the rest of the
       // slot area read so far is erased too (it is not on a foreign or
       // damaged image, and a write there would land among garbage).
+      const std::byte* next = raw.data();
       for (uint32_t k = slot + 1;
            active && k < chunk_end &&
            SectorHeader() + (size_t{k} + 1) * unit_ <= value_end;
            ++k) {
-        if (!AllErased(m.chunk.data() + (k - chunk_first) * unit_, 8, erased)) {
+        next += unit_;
+        if (!AllErased(next, 8, erased)) {
           ++corruption_found_;
           garbage = true;
           break;
