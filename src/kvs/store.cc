@@ -879,12 +879,13 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
   const std::byte erased = partition_->erased_value();
   ScanState st{sector};
   size_t value_end = partition_->sector_size();
-  uint32_t chunk_first = 0, chunk_end = 0;  // the slots in m.chunk
+  uint32_t chunk_end = 0;                // the slot after those in m.chunk
+  const std::byte* at = m.chunk.data();  // the header of `slot` in it
   bool damaged = false, torn = false, garbage = false;
   bool followed = false;  // non-erased bytes follow the pending slot
   uint32_t slot = 0;
 
-  for (; slot < limit; ++slot) {
+  for (; slot < limit; ++slot, at += unit_) {
     // Slots never reach below the lowest value seen (after damage that is
     // only an upper bound, which is still safe).
     const size_t room_end = value_end;
@@ -899,11 +900,10 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
         read = ReadHeaders(sector, slot, dest);
       }
       CAIRN_TRY(AsReadFailure(read));
-      chunk_first = slot;
       chunk_end = slot + static_cast<uint32_t>(n);
+      at = m.chunk.data();
     }
-    const std::span<const std::byte, 8> raw(
-        m.chunk.data() + (slot - chunk_first) * unit_, 8);
+    const std::span<const std::byte, 8> raw(at, 8);
     if (AllErased(raw.data(), 8, erased)) {
       if (!active && limit != kNoLimit) ++corruption_found_;
       // The active sector takes new slots here only if the rest of the
