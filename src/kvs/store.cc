@@ -986,8 +986,10 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
           continue;
         }
       }
-      corruption_found_ += decoded;
-      corruption_repaired_ += decoded;
+      if (decoded) {
+        ++corruption_found_;
+        ++corruption_repaired_;
+      }
     }
     if (is_void) {
       // The store wrote this after a failed write: the slot before it (and
