@@ -694,12 +694,19 @@ Status Store::DoInit() {
   // Pass 2: oldest to newest, apply every committed slot. A closed sector's
   // slot count is in the activation unit of the sector after it.
   uint32_t last = static_cast<uint16_t>(expect - 1);
+  // How far a sector is ahead of `last` in this ring; 0: no data sector of
+  // it (or not ahead).
+  const auto ahead_of_last = [&](SectorInfo info) -> uint16_t {
+    const uint16_t ahead = static_cast<uint16_t>(info.sequence - last);
+    return info.prev_slots == kNotActive ||
+                   ahead > static_cast<uint16_t>(sequence_ - last)
+               ? 0
+               : ahead;
+  };
   for (uint32_t s = oldest, d = data_sectors_; d-- > 0; s = RingNext(s)) {
     SectorInfo info;
     CAIRN_TRY(SectorFacts(m, s, info));
-    const uint16_t ahead = static_cast<uint16_t>(info.sequence - last);
-    if (info.prev_slots == kNotActive || ahead == 0 ||
-        ahead > static_cast<uint16_t>(sequence_ - last)) {
+    if (ahead_of_last(info) == 0) {
       if (info.prev_slots == kNotActive && info.sequence == 1) {
         // A destroyed data sector: any key whose newest entry is older may
         // have had a newer one here, so none of them reads as OK any more.
@@ -714,11 +721,8 @@ Status Store::DoInit() {
       t = RingNext(t);
       SectorInfo next;
       CAIRN_TRY(SectorFacts(m, t, next));
-      const uint16_t step = static_cast<uint16_t>(next.sequence - last);
-      if (next.prev_slots == kNotActive || step == 0 ||
-          step > static_cast<uint16_t>(sequence_ - last)) {
-        continue;  // not a data sector of this ring
-      }
+      const uint16_t step = ahead_of_last(next);
+      if (step == 0) continue;  // not a data sector of this ring
       if (step == 1) limit = next.prev_slots;
       break;
     }
