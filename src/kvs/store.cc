@@ -117,7 +117,7 @@ Store::Store(FlashPartition& partition, std::span<IndexEntry> index,
 
 // ---------------------------------------------------------------- geometry
 
-size_t Store::SectorAddress(uint32_t sector) const {
+inline size_t Store::SectorAddress(uint32_t sector) const {
   return size_t{sector} * partition_->sector_size();
 }
 
@@ -166,13 +166,13 @@ size_t Store::LocValue(uint32_t loc) const {
   return (loc & ((1u << value_bits_) - 1)) * partition_->alignment();
 }
 // False if the location could not hold the region's size.
-bool Store::LocRegion(uint32_t loc, size_t& region) const {
+inline bool Store::LocRegion(uint32_t loc, size_t& region) const {
   const uint32_t most = (1u << (31 - region_shift_)) - 1;
   const uint32_t units = (loc >> region_shift_) & most;
   region = size_t{units} * partition_->alignment();
   return units != most;
 }
-size_t Store::SectorHeader() const { return 2u * unit_; }
+inline size_t Store::SectorHeader() const { return 2u * unit_; }
 
 size_t Store::SlotAddress(uint32_t sector, uint32_t slot) const {
   return SectorAddress(sector) + SectorHeader() + size_t{slot} * unit_;
@@ -184,10 +184,10 @@ size_t Store::Region(const SlotHeader& h, size_t size) const {
 size_t Store::UsableBytes() const {
   return partition_->sector_size() - SectorHeader();
 }
-uint32_t Store::UsableSectors() const { return sectors_ - bad_sectors_; }
+inline uint32_t Store::UsableSectors() const { return sectors_ - bad_sectors_; }
 
 // Flash bytes of one write: every copy's slot and value region.
-size_t Store::Footprint(size_t region) const {
+inline size_t Store::Footprint(size_t region) const {
   return copies_ * (unit_ + region);
 }
 
@@ -260,7 +260,7 @@ size_t Store::Find(Key key) const {
   return pos < key_count_ && index_[pos].key == key ? pos : capacity_;
 }
 
-Status Store::IndexSet(Key key, uint32_t location) {
+inline Status Store::IndexSet(Key key, uint32_t location) {
   const size_t pos = LowerBound(key);
   IndexEntry* const at = index_ + pos;
   if (pos < key_count_ && at->key == key) {
@@ -1192,7 +1192,7 @@ Status Store::ProgramVerified(size_t address,
   return Status::Ok();
 }
 
-Status Store::WriteFormat(uint32_t sector, uint32_t erase_count) {
+inline Status Store::WriteFormat(uint32_t sector, uint32_t erase_count) {
   std::array<std::byte, 8> raw;
   format::EncodeFormatUnit({format::kVersion, erase_count}, Tag(), raw);
   return ProgramVerified(SectorAddress(sector), raw);
@@ -1385,7 +1385,7 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
 }
 
 // True if `bytes` of slots and values fit at cursor `t`.
-bool Store::Fits(const Cursor& t, size_t bytes) const {
+inline bool Store::Fits(const Cursor& t, size_t bytes) const {
   const size_t slots_end = SectorHeader() + size_t{t.slots} * unit_;
   return t.value_end >= slots_end && t.value_end - slots_end >= bytes;
 }
@@ -1421,7 +1421,7 @@ void Store::MarkBad(uint32_t sector) {
   NoteBad(sector);
 }
 
-void Store::NoteBad(uint32_t sector) {
+inline void Store::NoteBad(uint32_t sector) {
   if (IsBad(sector)) return;
   if (bad_sectors_ < kMaxBadSectors) {
     bad_[bad_sectors_++] = static_cast<uint16_t>(sector);
@@ -1567,7 +1567,7 @@ Status Store::FreeOldest() {
   return Status::Ok();
 }
 
-size_t Store::Capacity() const {
+inline size_t Store::Capacity() const {
   const uint32_t data = UsableSectors() - 1;
   return data >= 2 ? (data - 1) * (UsableBytes() - unit_) : UsableBytes();
 }
@@ -1624,7 +1624,7 @@ bool Store::Overridden(const BatchOp& op, const BatchOp* end) {
 }
 
 // Bytes of the value region that `op` writes.
-size_t Store::OpRegion(const BatchOp& op) const {
+inline size_t Store::OpRegion(const BatchOp& op) const {
   return op.is_delete
              ? 0
              : format::ValueRegionBytes(op.size, partition_->alignment());
