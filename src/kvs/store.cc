@@ -1369,16 +1369,16 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   }
   // A single copy becomes plain (a committed batch member no longer needs
   // its run); several form a run of their own, like a write's copies. The
-  // kind is outside the checksum, so the CRC is carried unchanged.
+  // kind is outside the checksum, so the CRC is carried unchanged; set in
+  // `e` itself, it is never lost, so TailOffset(e) stays what it was.
   // `location` may alias `item`: it changes only once everything is copied.
-  SlotHeader h = e.header;
   uint32_t last = 0;
   for (uint32_t c = 0; c < copies_; ++c) {
-    h.kind = copies_ == 1        ? Kind::kPlain
-             : c + 1u == copies_ ? Kind::kBatchEnd
-                                 : Kind::kBatchMember;
+    e.header.kind = copies_ == 1        ? Kind::kPlain
+                    : c + 1u == copies_ ? Kind::kBatchEnd
+                                        : Kind::kBatchMember;
     last = PackLocation(t.sector, t.slots, t.value_end, e.region);
-    CAIRN_TRY(AppendEntry(t, h, {}, &e));
+    CAIRN_TRY(AppendEntry(t, e.header, {}, &e));
   }
   location = last;
   return Status::Ok();
