@@ -98,8 +98,8 @@ struct Store::ScanState {
 // Where the next entry goes: a sector being filled.
 struct Store::Cursor {
   uint32_t sector;
-  uint16_t slots;
   uint32_t value_end;
+  uint16_t slots;
   // The last slot written is an entry whose tail byte is the erased value
   // and no seal follows it yet (see SealIfOpen).
   bool open = false;
@@ -1446,12 +1446,12 @@ Status Store::Activate() {
     const uint32_t next = RingNext(active_);
     const bool retire = data_sectors_ + 1u >= UsableSectors();
     const uint32_t victim = RingNext(next);
-    Cursor t{next, 0, static_cast<uint32_t>(partition_->sector_size())};
+    Cursor t{next, static_cast<uint32_t>(partition_->sector_size()), 0};
     Status s = PrepareFree(next);
     // Live entries of the victim go to the free space of the active sector
     // first (committed at once) and the rest to the new sector (committed by
     // its activation), so a sector's worth of room opens wherever possible.
-    Cursor a{active_, slots_, value_end_};
+    Cursor a{active_, value_end_, slots_};
     uint32_t unused;
     for (size_t i = 0; retire && s.ok() && i < key_count_; ++i) {
       if (LocSector(index_[i].location) != victim) continue;
@@ -1554,7 +1554,7 @@ Status Store::FreeOldest() {
   // whose new sector then failed, still unsealed: sealing whenever the
   // sector holds a slot costs 8 bytes on this rare path and makes sure no
   // source of such an entry is erased first.
-  Cursor t{active_, slots_, value_end_, slots_ > 0};
+  Cursor t{active_, value_end_, slots_, slots_ > 0};
   for (size_t i = 0; i < key_count_; ++i) {
     if (LocSector(index_[i].location) != oldest) continue;
     CAIRN_TRY(CopyIntoActive(t, &index_[i]));
@@ -1709,7 +1709,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       if (!unvoided.ok()) needs_remount_ = true;
       return unvoided.ok() ? room : unvoided;
     }
-    Cursor t{active_, slots_, value_end_};
+    Cursor t{active_, value_end_, slots_};
     first_slot = slots_;
     first_end = value_end_;
     Status s = Status::Ok();
