@@ -192,7 +192,8 @@ inline size_t Store::Footprint(size_t region) const {
 }
 
 size_t Store::max_value_size() const {
-  if (unit_ == 0 || copies_ == 0 || copies_ > kMaxCopies) return 0;  // Init
+  // A count Init refuses; before Init max_batch_bytes() is 0, and so is this.
+  if (copies_ == 0 || copies_ > kMaxCopies) return 0;
   // Every copy fits one sector. With one data sector an update needs room
   // for the old value and the new one together.
   const size_t share =
