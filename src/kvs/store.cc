@@ -1291,11 +1291,14 @@ Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
 
 // Ends what was written at cursor `t` before it is committed: if the last
 // entry's tail byte is the erased value, a seal marker after it shows that
-// the entry is complete (unless no slot fits after it: mount then takes the
-// entry on its checksum alone).
+// the entry is complete (unless no slot fits after it, which AppendEntry
+// reports as RESOURCE_EXHAUSTED before it writes anything: mount then takes
+// the entry on its checksum alone).
 Status Store::SealIfOpen(Cursor& t) {
-  if (!t.open || !Fits(t, unit_)) return Status::Ok();
-  return AppendEntry(t, format::SealMarker(partition_->erased_value()), {});
+  if (!t.open) return Status::Ok();
+  const Status s =
+      AppendEntry(t, format::SealMarker(partition_->erased_value()), {});
+  return s.IsResourceExhausted() ? Status::Ok() : s;
 }
 
 // After an append at cursor `t` failed (the operation began at slot
