@@ -1206,6 +1206,8 @@ Status Store::WriteActivation(uint32_t sector, uint32_t sequence,
   return ProgramVerified(SectorAddress(sector) + unit_, raw);
 }
 
+// Reads the erase count in the format unit of `sector` (DATA_LOSS if that
+// unit is not valid); `erase_count` changes only when it returns OK.
 Status Store::ReadFormat(uint32_t sector, uint32_t& erase_count) const {
   std::array<std::byte, 8> raw;
   CAIRN_TRY(ReadAt(SectorAddress(sector), raw));
@@ -1221,10 +1223,8 @@ Status Store::ReadFormat(uint32_t sector, uint32_t& erase_count) const {
 // Erases `sector` and formats it with its erase count plus one; the active
 // sector's count stands in for one that cannot be read.
 Status Store::Recycle(uint32_t sector) {
-  uint32_t count = 0;
-  if (!ReadFormat(sector, count).ok() && !ReadFormat(active_, count).ok()) {
-    count = 0;
-  }
+  uint32_t count = 0;  // ReadFormat sets it only when it succeeds
+  if (!ReadFormat(sector, count).ok()) ReadFormat(active_, count).IgnoreError();
   CAIRN_TRY(AsDataLoss(partition_->Erase(sector, 1)));
   return WriteFormat(sector, (count + 1) & 0xFFFFFF);
 }
@@ -1925,7 +1925,7 @@ Status Store::ReadEraseCounts(std::span<uint32_t> out) const {
     uint32_t count = 0;
     Status st = ReadFormat(s, count);
     if (!st.ok() && !st.IsDataLoss()) return st;  // a read failed
-    out[s] = st.ok() ? count : 0;
+    out[s] = count;  // still 0 if the format unit is not valid
   }
   return Status::Ok();
 }
