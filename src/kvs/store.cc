@@ -1487,11 +1487,9 @@ Status Store::Activate() {
       }
       continue;
     }
-    // Committed: the index follows the copies.
-    if (t.slots != 0) {
-      CAIRN_TRY(ApplyRun(next, 0, t.slots,
-                         static_cast<uint32_t>(partition_->sector_size())));
-    }
+    // Committed: the index follows the copies (if there are any).
+    CAIRN_TRY(ApplyRun(next, 0, t.slots,
+                       static_cast<uint32_t>(partition_->sector_size())));
     active_ = next;
     ++sequence_;
     slots_ = t.slots;
