@@ -1438,20 +1438,26 @@ inline void Store::NoteBad(uint32_t sector) {
 // oldest sector: its live entries are copied into the new sector before the
 // new sector's activation unit (the commit point) is written, and it is
 // erased after. A sector that fails on the way is marked bad and the next
-// one is tried.
-Status Store::Activate() {
+// one is tried. A failure other than RESOURCE_EXHAUSTED may leave RAM out of
+// step with flash, so the next call remounts first.
+Status Store::ActivateOrRemount() {
   uint32_t retried = sectors_;  // the sector already given a second chance
+  Status s;
   for (;;) {
-    if (worn_out_ || UsableSectors() < 2) return Status::ResourceExhausted();
+    if (worn_out_ || UsableSectors() < 2) {
+      s = Status::ResourceExhausted();
+      break;
+    }
     if (data_sectors_ >= UsableSectors()) {  // a bad sector took the free one
-      CAIRN_TRY(FreeOldest());
+      s = FreeOldest();
+      if (!s.ok()) break;
       continue;
     }
     const uint32_t next = RingNext(active_);
     const bool retire = data_sectors_ + 1u >= UsableSectors();
     const uint32_t victim = RingNext(next);
     Cursor t{next, static_cast<uint32_t>(partition_->sector_size()), 0};
-    Status s = PrepareFree(next);
+    s = PrepareFree(next);
     // Live entries of the victim go to the free space of the active sector
     // first (committed at once) and the rest to the new sector (committed by
     // its activation), so a sector's worth of room opens wherever possible.
@@ -1472,7 +1478,7 @@ Status Store::Activate() {
     // RESOURCE_EXHAUSTED: the victim's entries do not fit (a store written
     // with fewer copies); no flash fault, so nothing is condemned.
     if (s.IsUnavailable() || s.IsInternal() || s.IsResourceExhausted()) {
-      return s;
+      break;
     }
     if (!s.ok()) {
       // It holds nothing committed. One failure may be a glitch: the next
@@ -1480,7 +1486,8 @@ Status Store::Activate() {
       if (next != retried) {
         retried = next;
         if (partition_->Erase(next, 1).IsUnavailable()) {
-          return Status::Unavailable();
+          s = Status::Unavailable();
+          break;
         }
       } else {
         MarkBad(next);
@@ -1488,8 +1495,9 @@ Status Store::Activate() {
       continue;
     }
     // Committed: the index follows the copies (if there are any).
-    CAIRN_TRY(ApplyRun(next, 0, t.slots,
-                       static_cast<uint32_t>(partition_->sector_size())));
+    s = ApplyRun(next, 0, t.slots,
+                 static_cast<uint32_t>(partition_->sector_size()));
+    if (!s.ok()) break;
     active_ = next;
     ++sequence_;
     slots_ = t.slots;
@@ -1497,7 +1505,7 @@ Status Store::Activate() {
     active_closed_ = false;
     if (!retire) {
       ++data_sectors_;
-      return Status::Ok();
+      break;
     }
     s = Recycle(victim);
     if (!s.ok() && !s.IsUnavailable()) s = Recycle(victim);
@@ -1505,21 +1513,12 @@ Status Store::Activate() {
       MarkBad(victim);  // retired: its live entries were copied
       // The ring lost its free sector: make one now, so that every sector
       // holding data stays inside the window a mount reads.
-      if (data_sectors_ >= UsableSectors()) {
-        const Status freed = FreeOldest();
-        if (freed.IsUnavailable()) return freed;
-      }
-      return Status::Ok();
+      const Status freed =
+          data_sectors_ >= UsableSectors() ? FreeOldest() : Status::Ok();
+      s = freed.IsUnavailable() ? freed : Status::Ok();
     }
-    return s;
+    break;
   }
-}
-
-// Activate() for the calls that make room: a failure other than
-// RESOURCE_EXHAUSTED may leave RAM out of step with flash, so the next call
-// remounts first.
-Status Store::ActivateOrRemount() {
-  const Status s = Activate();
   if (!s.ok() && !s.IsResourceExhausted()) needs_remount_ = true;
   return s;
 }
