@@ -1822,10 +1822,11 @@ StatusWithSize Store::Get(Key key, std::span<std::byte> out,
 }
 
 Status Store::GetExact(Key key, std::span<std::byte> out) const {
-  StatusWithSize r = Get(key, out);
-  if (r.status().IsResourceExhausted()) return Status::InvalidArgument();
-  CAIRN_TRY(r.status());
-  return r.size() == out.size() ? Status::Ok() : Status::InvalidArgument();
+  const StatusWithSize r = Get(key, out);
+  // A value of another size is too large (RESOURCE_EXHAUSTED) or too small.
+  return r.status().IsResourceExhausted() || (r.ok() && r.size() != out.size())
+             ? Status::InvalidArgument()
+             : r.status();
 }
 
 StatusWithSize Store::ValueSize(Key key) const {
