@@ -1545,12 +1545,13 @@ Status Store::CopyIntoActive(Cursor& t, IndexEntry* item) {
 Status Store::FreeOldest() {
   uint32_t oldest = active_;
   for (uint32_t i = 1; i < data_sectors_; ++i) oldest = RingPrev(oldest);
-  if (oldest == active_ || active_closed_) {
+  if (active_closed_) {
     // Stuck: no free sector and a closed active one (a long run of failed
     // programs). A mount reopens what it can, so the next call remounts.
-    if (active_closed_) needs_remount_ = true;
+    needs_remount_ = true;
     return Status::ResourceExhausted();
   }
+  if (oldest == active_) return Status::ResourceExhausted();
   // The active sector may end with an entry copied there by a reclaim
   // whose new sector then failed, still unsealed: sealing whenever the
   // sector holds a slot costs 8 bytes on this rare path and makes sure no
