@@ -1883,11 +1883,12 @@ Status Store::Reclaim(bool full) {
     if (!s.ok()) ++corruption_found_;
   }
   // With a full ring, every data sector is retired once (its live entries
-  // copied forward). With a free sector beyond the one kept free nothing is
-  // reclaimed: freeing a sector inside the ring that mount reads would
-  // leave, should its erase be cut, garbage that mount takes for data.
-  if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
+  // copied forward). With a free sector beyond the one kept free (as the
+  // first round finds the ring) nothing is reclaimed: freeing a sector
+  // inside the ring that mount reads would leave, should its erase be cut,
+  // garbage that mount takes for data.
   for (uint32_t i = 0; i < (full ? data_sectors_ : 1u); ++i) {
+    if (i == 0 && data_sectors_ + 1u < UsableSectors()) break;
     CAIRN_TRY(ActivateOrRemount());
   }
   return Status::Ok();
