@@ -1638,13 +1638,11 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   CAIRN_TRY(Prepare());
   if (ops.empty()) return Status::Ok();
   // Put and Delete check their operation before anything is read.
-  if (!batch) {
-    if (ops[0].is_delete && Find(ops[0].key) == capacity_) {
-      return Status::NotFound();
-    }
-    if (!ops[0].is_delete && ops[0].size > max_value_size()) {
-      return Status::InvalidArgument();
-    }
+  if (!batch && ops[0].is_delete && Find(ops[0].key) == capacity_) {
+    return Status::NotFound();
+  }
+  if (!batch && !ops[0].is_delete && ops[0].size > max_value_size()) {
+    return Status::InvalidArgument();
   }
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
