@@ -96,8 +96,8 @@ struct Store::ScanState {
 // Where the next entry goes: a sector being filled.
 struct Store::Cursor {
   uint32_t sector;
-  uint16_t slots;
   uint32_t value_end;
+  uint16_t slots;
   // The last slot written is an entry whose tail byte is the erased value
   // and no seal follows it yet (see SealIfOpen).
   bool open = false;
@@ -115,7 +115,7 @@ Store::Store(FlashPartition& partition, std::span<IndexEntry> index,
 
 // ---------------------------------------------------------------- geometry
 
-size_t Store::SectorAddress(uint32_t sector) const {
+inline size_t Store::SectorAddress(uint32_t sector) const {
   return size_t{sector} * partition_->sector_size();
 }
 
@@ -164,13 +164,13 @@ size_t Store::LocValue(uint32_t loc) const {
   return (loc & ((1u << value_bits_) - 1)) * partition_->alignment();
 }
 // False if the location could not hold the region's size.
-bool Store::LocRegion(uint32_t loc, size_t& region) const {
+inline bool Store::LocRegion(uint32_t loc, size_t& region) const {
   const uint32_t most = (1u << (31 - region_shift_)) - 1;
   const uint32_t units = (loc >> region_shift_) & most;
   region = size_t{units} * partition_->alignment();
   return units != most;
 }
-size_t Store::SectorHeader() const { return 2u * unit_; }
+inline size_t Store::SectorHeader() const { return 2u * unit_; }
 
 size_t Store::SlotAddress(uint32_t sector, uint32_t slot) const {
   return SectorAddress(sector) + SectorHeader() + size_t{slot} * unit_;
@@ -182,15 +182,16 @@ size_t Store::Region(const SlotHeader& h, size_t size) const {
 size_t Store::UsableBytes() const {
   return partition_->sector_size() - SectorHeader();
 }
-uint32_t Store::UsableSectors() const { return sectors_ - bad_sectors_; }
+inline uint32_t Store::UsableSectors() const { return sectors_ - bad_sectors_; }
 
 // Flash bytes of one write: every copy's slot and value region.
-size_t Store::Footprint(size_t region) const {
+inline size_t Store::Footprint(size_t region) const {
   return copies_ * (unit_ + region);
 }
 
 size_t Store::max_value_size() const {
-  if (unit_ == 0 || copies_ == 0 || copies_ > kMaxCopies) return 0;  // Init
+  // A count Init refuses; before Init max_batch_bytes() is 0, and so is this.
+  if (copies_ == 0 || copies_ > kMaxCopies) return 0;
   // Every copy fits one sector. With one data sector an update needs room
   // for the old value and the new one together.
   const size_t share =
@@ -258,7 +259,7 @@ size_t Store::Find(Key key) const {
   return pos < key_count_ && index_[pos].key == key ? pos : capacity_;
 }
 
-Status Store::IndexSet(Key key, uint32_t location) {
+inline Status Store::IndexSet(Key key, uint32_t location) {
   const size_t pos = LowerBound(key);
   IndexEntry* const at = index_ + pos;
   if (pos < key_count_ && at->key == key) {
@@ -1188,7 +1189,7 @@ Status Store::ProgramVerified(size_t address,
   return Status::Ok();
 }
 
-Status Store::WriteFormat(uint32_t sector, uint32_t erase_count) {
+inline Status Store::WriteFormat(uint32_t sector, uint32_t erase_count) {
   std::array<std::byte, 8> raw;
   format::EncodeFormatUnit({format::kVersion, erase_count}, Tag(), raw);
   return ProgramVerified(SectorAddress(sector), raw);
@@ -1201,6 +1202,8 @@ Status Store::WriteActivation(uint32_t sector, uint32_t sequence,
   return ProgramVerified(SectorAddress(sector) + unit_, raw);
 }
 
+// Reads the erase count in the format unit of `sector` (DATA_LOSS if that
+// unit is not valid); `erase_count` changes only when it returns OK.
 Status Store::ReadFormat(uint32_t sector, uint32_t& erase_count) const {
   std::array<std::byte, 8> raw;
   CAIRN_TRY(ReadAt(SectorAddress(sector), raw));
@@ -1216,10 +1219,8 @@ Status Store::ReadFormat(uint32_t sector, uint32_t& erase_count) const {
 // Erases `sector` and formats it with its erase count plus one; the active
 // sector's count stands in for one that cannot be read.
 Status Store::Recycle(uint32_t sector) {
-  uint32_t count = 0;
-  if (!ReadFormat(sector, count).ok() && !ReadFormat(active_, count).ok()) {
-    count = 0;
-  }
+  uint32_t count = 0;  // ReadFormat sets it only when it succeeds
+  if (!ReadFormat(sector, count).ok()) ReadFormat(active_, count).IgnoreError();
   CAIRN_TRY(AsDataLoss(partition_->Erase(sector, 1)));
   return WriteFormat(sector, (count + 1) & 0xFFFFFF);
 }
@@ -1286,11 +1287,14 @@ Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
 
 // Ends what was written at cursor `t` before it is committed: if the last
 // entry's tail byte is the erased value, a seal marker after it shows that
-// the entry is complete (unless no slot fits after it: mount then takes the
-// entry on its checksum alone).
+// the entry is complete (unless no slot fits after it, which AppendEntry
+// reports as RESOURCE_EXHAUSTED before it writes anything: mount then takes
+// the entry on its checksum alone).
 Status Store::SealIfOpen(Cursor& t) {
-  if (!t.open || !Fits(t, unit_)) return Status::Ok();
-  return AppendEntry(t, format::SealMarker(partition_->erased_value()), {});
+  if (!t.open) return Status::Ok();
+  const Status s =
+      AppendEntry(t, format::SealMarker(partition_->erased_value()), {});
+  return s.IsResourceExhausted() ? Status::Ok() : s;
 }
 
 // After an append at cursor `t` failed (the operation began at slot
@@ -1365,23 +1369,23 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
   }
   // A single copy becomes plain (a committed batch member no longer needs
   // its run); several form a run of their own, like a write's copies. The
-  // kind is outside the checksum, so the CRC is carried unchanged.
+  // kind is outside the checksum, so the CRC is carried unchanged; set in
+  // `e` itself, it is never lost, so TailOffset(e) stays what it was.
   // `location` may alias `item`: it changes only once everything is copied.
-  SlotHeader h = e.header;
   uint32_t last = 0;
   for (uint32_t c = 0; c < copies_; ++c) {
-    h.kind = copies_ == 1        ? Kind::kPlain
-             : c + 1u == copies_ ? Kind::kBatchEnd
-                                 : Kind::kBatchMember;
+    e.header.kind = copies_ == 1        ? Kind::kPlain
+                    : c + 1u == copies_ ? Kind::kBatchEnd
+                                        : Kind::kBatchMember;
     last = PackLocation(t.sector, t.slots, t.value_end, e.region);
-    CAIRN_TRY(AppendEntry(t, h, {}, &e));
+    CAIRN_TRY(AppendEntry(t, e.header, {}, &e));
   }
   location = last;
   return Status::Ok();
 }
 
 // True if `bytes` of slots and values fit at cursor `t`.
-bool Store::Fits(const Cursor& t, size_t bytes) const {
+inline bool Store::Fits(const Cursor& t, size_t bytes) const {
   const size_t slots_end = SectorHeader() + size_t{t.slots} * unit_;
   return t.value_end >= slots_end && t.value_end - slots_end >= bytes;
 }
@@ -1417,7 +1421,7 @@ void Store::MarkBad(uint32_t sector) {
   NoteBad(sector);
 }
 
-void Store::NoteBad(uint32_t sector) {
+inline void Store::NoteBad(uint32_t sector) {
   if (IsBad(sector)) return;
   if (bad_sectors_ < kMaxBadSectors) {
     bad_[bad_sectors_++] = static_cast<uint16_t>(sector);
@@ -1430,24 +1434,30 @@ void Store::NoteBad(uint32_t sector) {
 // oldest sector: its live entries are copied into the new sector before the
 // new sector's activation unit (the commit point) is written, and it is
 // erased after. A sector that fails on the way is marked bad and the next
-// one is tried.
-Status Store::Activate() {
+// one is tried. A failure other than RESOURCE_EXHAUSTED may leave RAM out of
+// step with flash, so the next call remounts first.
+Status Store::ActivateOrRemount() {
   uint32_t retried = sectors_;  // the sector already given a second chance
+  Status s;
   for (;;) {
-    if (worn_out_ || UsableSectors() < 2) return Status::ResourceExhausted();
+    if (worn_out_ || UsableSectors() < 2) {
+      s = Status::ResourceExhausted();
+      break;
+    }
     if (data_sectors_ >= UsableSectors()) {  // a bad sector took the free one
-      CAIRN_TRY(FreeOldest());
+      s = FreeOldest();
+      if (!s.ok()) break;
       continue;
     }
     const uint32_t next = RingNext(active_);
     const bool retire = data_sectors_ + 1u >= UsableSectors();
     const uint32_t victim = RingNext(next);
-    Cursor t{next, 0, static_cast<uint32_t>(partition_->sector_size())};
-    Status s = PrepareFree(next);
+    Cursor t{next, static_cast<uint32_t>(partition_->sector_size()), 0};
+    s = PrepareFree(next);
     // Live entries of the victim go to the free space of the active sector
     // first (committed at once) and the rest to the new sector (committed by
     // its activation), so a sector's worth of room opens wherever possible.
-    Cursor a{active_, slots_, value_end_};
+    Cursor a{active_, value_end_, slots_};
     uint32_t unused;
     for (size_t i = 0; retire && s.ok() && i < key_count_; ++i) {
       if (LocSector(index_[i].location) != victim) continue;
@@ -1464,7 +1474,7 @@ Status Store::Activate() {
     // RESOURCE_EXHAUSTED: the victim's entries do not fit (a store written
     // with fewer copies); no flash fault, so nothing is condemned.
     if (s.IsUnavailable() || s.IsInternal() || s.IsResourceExhausted()) {
-      return s;
+      break;
     }
     if (!s.ok()) {
       // It holds nothing committed. One failure may be a glitch: the next
@@ -1472,18 +1482,18 @@ Status Store::Activate() {
       if (next != retried) {
         retried = next;
         if (partition_->Erase(next, 1).IsUnavailable()) {
-          return Status::Unavailable();
+          s = Status::Unavailable();
+          break;
         }
       } else {
         MarkBad(next);
       }
       continue;
     }
-    // Committed: the index follows the copies.
-    if (t.slots != 0) {
-      CAIRN_TRY(ApplyRun(next, 0, t.slots,
-                         static_cast<uint32_t>(partition_->sector_size())));
-    }
+    // Committed: the index follows the copies (if there are any).
+    s = ApplyRun(next, 0, t.slots,
+                 static_cast<uint32_t>(partition_->sector_size()));
+    if (!s.ok()) break;
     active_ = next;
     ++sequence_;
     slots_ = t.slots;
@@ -1491,7 +1501,7 @@ Status Store::Activate() {
     active_closed_ = false;
     if (!retire) {
       ++data_sectors_;
-      return Status::Ok();
+      break;
     }
     s = Recycle(victim);
     if (!s.ok() && !s.IsUnavailable()) s = Recycle(victim);
@@ -1499,21 +1509,12 @@ Status Store::Activate() {
       MarkBad(victim);  // retired: its live entries were copied
       // The ring lost its free sector: make one now, so that every sector
       // holding data stays inside the window a mount reads.
-      if (data_sectors_ >= UsableSectors()) {
-        const Status freed = FreeOldest();
-        if (freed.IsUnavailable()) return freed;
-      }
-      return Status::Ok();
+      const Status freed =
+          data_sectors_ >= UsableSectors() ? FreeOldest() : Status::Ok();
+      s = freed.IsUnavailable() ? freed : Status::Ok();
     }
-    return s;
+    break;
   }
-}
-
-// Activate() for the calls that make room: a failure other than
-// RESOURCE_EXHAUSTED may leave RAM out of step with flash, so the next call
-// remounts first.
-Status Store::ActivateOrRemount() {
-  const Status s = Activate();
   if (!s.ok() && !s.IsResourceExhausted()) needs_remount_ = true;
   return s;
 }
@@ -1540,17 +1541,18 @@ Status Store::CopyIntoActive(Cursor& t, IndexEntry* item) {
 Status Store::FreeOldest() {
   uint32_t oldest = active_;
   for (uint32_t i = 1; i < data_sectors_; ++i) oldest = RingPrev(oldest);
-  if (oldest == active_ || active_closed_) {
+  if (active_closed_) {
     // Stuck: no free sector and a closed active one (a long run of failed
     // programs). A mount reopens what it can, so the next call remounts.
-    if (active_closed_) needs_remount_ = true;
+    needs_remount_ = true;
     return Status::ResourceExhausted();
   }
+  if (oldest == active_) return Status::ResourceExhausted();
   // The active sector may end with an entry copied there by a reclaim
   // whose new sector then failed, still unsealed: sealing whenever the
   // sector holds a slot costs 8 bytes on this rare path and makes sure no
   // source of such an entry is erased first.
-  Cursor t{active_, slots_, value_end_, slots_ > 0};
+  Cursor t{active_, value_end_, slots_, slots_ > 0};
   for (size_t i = 0; i < key_count_; ++i) {
     if (LocSector(index_[i].location) != oldest) continue;
     CAIRN_TRY(CopyIntoActive(t, &index_[i]));
@@ -1563,7 +1565,7 @@ Status Store::FreeOldest() {
   return Status::Ok();
 }
 
-size_t Store::Capacity() const {
+inline size_t Store::Capacity() const {
   const uint32_t data = UsableSectors() - 1;
   return data >= 2 ? (data - 1) * (UsableBytes() - unit_) : UsableBytes();
 }
@@ -1620,7 +1622,7 @@ bool Store::Overridden(const BatchOp& op, const BatchOp* end) {
 }
 
 // Bytes of the value region that `op` writes.
-size_t Store::OpRegion(const BatchOp& op) const {
+inline size_t Store::OpRegion(const BatchOp& op) const {
   return op.is_delete
              ? 0
              : format::ValueRegionBytes(op.size, partition_->alignment());
@@ -1632,13 +1634,11 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   CAIRN_TRY(Prepare());
   if (ops.empty()) return Status::Ok();
   // Put and Delete check their operation before anything is read.
-  if (!batch) {
-    if (ops[0].is_delete && Find(ops[0].key) == capacity_) {
-      return Status::NotFound();
-    }
-    if (!ops[0].is_delete && ops[0].size > max_value_size()) {
-      return Status::InvalidArgument();
-    }
+  if (!batch && ops[0].is_delete && Find(ops[0].key) == capacity_) {
+    return Status::NotFound();
+  }
+  if (!batch && !ops[0].is_delete && ops[0].size > max_value_size()) {
+    return Status::InvalidArgument();
   }
   // What the operations need: flash bytes, new keys, change in live bytes.
   CAIRN_TRY(EnsureLiveBytes());
@@ -1705,7 +1705,7 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
       if (!unvoided.ok()) needs_remount_ = true;
       return unvoided.ok() ? room : unvoided;
     }
-    Cursor t{active_, slots_, value_end_};
+    Cursor t{active_, value_end_, slots_};
     first_slot = slots_;
     first_end = value_end_;
     Status s = Status::Ok();
@@ -1817,10 +1817,11 @@ StatusWithSize Store::Get(Key key, std::span<std::byte> out,
 }
 
 Status Store::GetExact(Key key, std::span<std::byte> out) const {
-  StatusWithSize r = Get(key, out);
-  if (r.status().IsResourceExhausted()) return Status::InvalidArgument();
-  CAIRN_TRY(r.status());
-  return r.size() == out.size() ? Status::Ok() : Status::InvalidArgument();
+  const StatusWithSize r = Get(key, out);
+  // A value of another size is too large (RESOURCE_EXHAUSTED) or too small.
+  return r.status().IsResourceExhausted() || (r.ok() && r.size() != out.size())
+             ? Status::InvalidArgument()
+             : r.status();
 }
 
 StatusWithSize Store::ValueSize(Key key) const {
@@ -1876,11 +1877,12 @@ Status Store::Reclaim(bool full) {
     if (!s.ok()) ++corruption_found_;
   }
   // With a full ring, every data sector is retired once (its live entries
-  // copied forward). With a free sector beyond the one kept free nothing is
-  // reclaimed: freeing a sector inside the ring that mount reads would
-  // leave, should its erase be cut, garbage that mount takes for data.
-  if (data_sectors_ + 1u < UsableSectors()) return Status::Ok();
+  // copied forward). With a free sector beyond the one kept free (as the
+  // first round finds the ring) nothing is reclaimed: freeing a sector
+  // inside the ring that mount reads would leave, should its erase be cut,
+  // garbage that mount takes for data.
   for (uint32_t i = 0; i < (full ? data_sectors_ : 1u); ++i) {
+    if (i == 0 && data_sectors_ + 1u < UsableSectors()) break;
     CAIRN_TRY(ActivateOrRemount());
   }
   return Status::Ok();
@@ -1917,7 +1919,7 @@ Status Store::ReadEraseCounts(std::span<uint32_t> out) const {
     uint32_t count = 0;
     Status st = ReadFormat(s, count);
     if (!st.ok() && !st.IsDataLoss()) return st;  // a read failed
-    out[s] = st.ok() ? count : 0;
+    out[s] = count;  // still 0 if the format unit is not valid
   }
   return Status::Ok();
 }

@@ -268,7 +268,6 @@ class Store {
   Status WriteOps(std::span<const BatchOp> ops, bool batch);
   Status MakeRoom(size_t bytes);
   Status Reclaim(bool full);
-  Status Activate();
   Status ActivateOrRemount();
   Status PrepareFree(uint32_t sector);
   Status FreeOldest();
