@@ -760,7 +760,7 @@ Status Store::ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
     for (uint32_t slot = first; s.ok() && slot < stop; ++slot) {
       std::array<std::byte, 8> raw;
       Entry e;
-      s = ReadHeaders(sector, slot, raw);
+      s = AsReadFailure(ReadHeaders(sector, slot, raw));
       if (!s.ok()) break;
       if (format::DecodeSlot(raw, e.header) && format::IsSealMarker(e.header)) {
         continue;  // a reclaim's copies may end with one

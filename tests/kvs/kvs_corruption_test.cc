@@ -1279,6 +1279,67 @@ TEST(KvsRemountTest, ReadErrorDuringReclaimNeverLosesAnExtendedValue) {
   }
 }
 
+// A driver may report a failed read as DATA_LOSS. During a Put, DATA_LOSS
+// says the flash would not take the write, so a read failure anywhere in a
+// Put that turns the ring (cold keys copied into the new sector, which the
+// index then takes from flash) must come back as INTERNAL. The index update
+// after the copies passed the driver's status through, so such a Put
+// returned DATA_LOSS although the reclaim had committed.
+TEST(KvsRemountTest, ReadErrorDuringAReclaimingPutIsNeverDataLoss) {
+  constexpr int kHotPuts = 200;
+  const auto build = [](KeyValueStore<8>& kvs, Shadow& shadow, int puts) {
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    for (Key k = 0; k < 3; ++k) {  // cold: they move only when the ring turns
+      shadow[k] = MakeValue(40, k);
+      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+    }
+    for (int i = 0; i < puts; ++i) {
+      shadow[3] = MakeValue(40, 100 + i);
+      ASSERT_EQ(kvs.Put(3, Bytes(shadow[3])), Status::Ok());
+    }
+  };
+  // The first hot Put that erases a sector, and how many reads it makes.
+  int puts = -1;
+  uint64_t reads = 0;
+  for (int p = 0; p < kHotPuts && puts < 0; ++p) {
+    RamFlash<1024, 4> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow, p);
+    flash.ResetCounters();
+    ASSERT_EQ(kvs.Put(3, Bytes(MakeValue(40, 999))), Status::Ok());
+    if (flash.counters().sector_erases == 0) continue;
+    puts = p;
+    reads = flash.counters().read_calls;
+  }
+  ASSERT_GE(puts, 0) << "no Put reclaimed a sector";
+  int failed = 0;
+  for (uint64_t n = 0; n < reads; ++n) {
+    RamFlash<1024, 4> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow, puts);
+    const std::string value = MakeValue(40, 999);
+    flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n),
+                   Status::DataLoss());
+    const Status put = kvs.Put(3, Bytes(value));
+    flash.ClearFaults();
+    EXPECT_TRUE(put.ok() || put.IsInternal())
+        << "read " << n << ": " << put.str();
+    failed += !put.ok();
+    // Old or new value for key 3 (the Put may have counted), nothing else.
+    KeyValueStore<8> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok()) << "read " << n;
+    std::string got;
+    ASSERT_TRUE(GetString(again, 3, got, 64).ok()) << "read " << n;
+    if (got == value) shadow[3] = value;
+    EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "read " << n;
+  }
+  EXPECT_GT(failed, 0) << "no injected read error failed the Put";
+}
+
 // A program reaches flash but reading it back fails, where the store can no
 // longer cancel the write with a void marker (the seal after a value ending
 // in 0xFF; with two copies, the second copy). The write may then count at
