@@ -379,7 +379,10 @@ Status Store::ReadGoodCopy(uint32_t& loc, Key key, Entry& e,
                            std::span<std::byte> out, size_t offset) const {
   for (uint32_t back = 0;; ++back) {
     const Status s = CheckValue(e, out, offset);
-    if (s.ok() && back > 0) ++corruption_repaired_;
+    if (s.ok() && back > 0) {  // found damaged, and repaired
+      ++corruption_found_;
+      ++corruption_repaired_;
+    }
     if (!s.IsDataLoss() || back + 1u >= copies_) return s;
     const uint32_t slot = LocSlot(loc);
     if (slot == 0) return s;

@@ -98,6 +98,9 @@ TEST_P(KvsRedundancyTest, DamagedNewestCopyIsServedFromAnother) {
     FlipValue(copies.back(), k);
   }
   EXPECT_TRUE(AllRead());
+  // Each read served by an older copy found a damaged one and repaired it
+  // (repaired is a part of found; it once counted only in repaired).
+  EXPECT_EQ(kvs_->GetStats().corruption_found, 6u);
   EXPECT_EQ(kvs_->GetStats().corruption_repaired, 6u);
   // After a remount too, including the last write of the active sector,
   // whose damaged last copy must not be taken for a torn write.
