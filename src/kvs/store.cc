@@ -1514,6 +1514,10 @@ Status Store::ActivateOrRemount() {
       // holding data stays inside the window a mount reads.
       const Status freed =
           data_sectors_ >= UsableSectors() ? FreeOldest() : Status::Ok();
+      // The activation stands; a move that failed part way may have
+      // programmed slots RAM does not count, so the next call remounts
+      // rather than program them again.
+      if (!freed.ok() && !freed.IsResourceExhausted()) needs_remount_ = true;
       s = freed.IsUnavailable() ? freed : Status::Ok();
     }
     break;

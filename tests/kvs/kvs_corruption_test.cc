@@ -1340,6 +1340,85 @@ TEST(KvsRemountTest, ReadErrorDuringAReclaimingPutIsNeverDataLoss) {
   EXPECT_GT(failed, 0) << "no injected read error failed the Put";
 }
 
+// When the sector a reclaim retires cannot be formatted again it is marked
+// bad, and the ring has lost its free sector: the store frees its oldest
+// sector at once by moving that sector's live entries into the active one.
+// A read error part way through that move must not leave the store working
+// on with RAM out of step with the active sector: later writes and a fresh
+// mount must agree with what was acknowledged.
+TEST(KvsRemountTest, ReadErrorWhileFreeingTheOldestSectorAfterARetiredOne) {
+  const auto build = [](KeyValueStore<8>& kvs, Shadow& shadow, int puts) {
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    for (Key k = 0; k < 3; ++k) {
+      shadow[k] = MakeValue(40, k);
+      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+    }
+    for (int i = 0; i < puts; ++i) {
+      shadow[3 + i % 2] = MakeValue(40, 100 + i);
+      ASSERT_EQ(kvs.Put(3 + i % 2, Bytes(shadow[3 + i % 2])), Status::Ok());
+    }
+  };
+  // The first Put that erases a sector, and that sector.
+  int puts = -1;
+  size_t victim = 0;
+  for (int p = 0; p < 200 && puts < 0; ++p) {
+    RamFlash<1024, 5> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow, p);
+    flash.ResetCounters();
+    ASSERT_EQ(kvs.Put(5, Bytes(MakeValue(40, 999))), Status::Ok());
+    for (size_t s = 0; s < 5 && puts < 0; ++s) {
+      if (flash.sector_erases(s) == 0) continue;
+      puts = p;
+      victim = s;
+    }
+  }
+  ASSERT_GE(puts, 0) << "no Put reclaimed a sector";
+  const auto wear = [&](RamFlash<1024, 5>& flash) {
+    // Formatting the victim again fails: it is retired.
+    flash.SetEndurance(victim, flash.lifetime_erases(victim) + 1,
+                       WearMode::kFail);
+  };
+  uint64_t reads = 0;
+  {
+    RamFlash<1024, 5> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow, puts);
+    wear(flash);
+    flash.ResetCounters();
+    ASSERT_EQ(kvs.Put(5, Bytes(MakeValue(40, 999))), Status::Ok());
+    ASSERT_EQ(kvs.GetStats().bad_sectors, 1u);
+    reads = flash.counters().read_calls;
+  }
+  for (uint64_t n = 0; n < reads; ++n) {
+    RamFlash<1024, 5> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow, puts);
+    wear(flash);
+    flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n),
+                   Status::Internal());
+    kvs.Put(5, Bytes(MakeValue(40, 999))).IgnoreError();  // may count or not
+    flash.ClearFaults();
+    // Later writes (key 5 among them) succeed and hold, in RAM and on flash.
+    for (int i = 0; i < 30; ++i) {
+      const Key k = 3 + i % 3;
+      const std::string v = MakeValue(40, 2000 + i);
+      ASSERT_EQ(kvs.Put(k, Bytes(v)), Status::Ok()) << "read " << n << " " << i;
+      shadow[k] = v;
+    }
+    EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "read " << n;
+    KeyValueStore<8> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok()) << "read " << n;
+    EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "read " << n;
+  }
+}
+
 // A program reaches flash but reading it back fails, where the store can no
 // longer cancel the write with a void marker (the seal after a value ending
 // in 0xFF; with two copies, the second copy). The write may then count at
