@@ -856,9 +856,11 @@ bool Store::ApplyDamaged(uint32_t sector, uint32_t slot,
   return true;
 }
 
-// A batch run of `st` that damage before slot `stop` cut off: whether its
-// end followed cannot be told, so every key it names reads DATA_LOSS.
+// Counts the damage found at slot `stop`, which cut off the batch run of
+// `st` if there is one: whether its end followed cannot be told, so every
+// key it names reads DATA_LOSS.
 Status Store::LoseRun(ScanState& st, uint32_t stop) {
+  ++corruption_found_;
   for (uint32_t slot = st.run_first; st.run_end != 0 && slot < stop; ++slot) {
     std::array<std::byte, 8> raw;
     CAIRN_TRY(AsReadFailure(ReadHeaders(st.sector, slot, raw)));
@@ -985,7 +987,6 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
             st.pending_end != 0 ? CheckValue(st.pending, {}, 0) : Status::Ok();
         if (before.IsUnavailable() || before.IsInternal()) return before;
         if (before.ok()) {
-          ++corruption_found_;
           CAIRN_TRY(ConsumePending(st));
           CAIRN_TRY(LoseRun(st, slot));
           if (Find(marker.key) != capacity_)
@@ -1054,7 +1055,6 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     CAIRN_TRY(ConsumePending(st));
     if (skip) continue;
     if (!read.ok()) {
-      ++corruption_found_;
       CAIRN_TRY(LoseRun(st, slot));
       damaged = true;
       ApplyDamaged(sector, 0, raw, true);  // its key, if the header names one
