@@ -511,7 +511,7 @@ Status Store::DoInit() {
 
   // Pass 1: every sector's header units; find the newest activation.
   Mount m;
-  bool any_active = false, any_magic = false;
+  bool any_magic = false;
   // Bit n: the unit of some sector (format units: other than sector 0) is
   // in state n.
   unsigned fmt_states = 0, act_states = 0;
@@ -565,7 +565,6 @@ Status Store::DoInit() {
         if (!best.any || c.sequence > best.sequence) std::swap(c, best);
         if (c.any && (!second.any || c.sequence > second.sequence)) second = c;
       }
-      any_active = true;
     }
     if (s == 0) {
       first_fmt = fs;
@@ -584,6 +583,7 @@ Status Store::DoInit() {
     best = lone;
     repaired_count = 0;
   }
+  const bool any_active = best.any || repaired_count != 0;
 
   // A torn activation unit whose random bits pass its CRC-16 (about one
   // tear in 65,536) names a sequence from nowhere (ReadUnits already drops
