@@ -37,6 +37,11 @@ bool AllErased(const std::byte* p, size_t n, std::byte erased) {
   return p[0] == erased && std::memcmp(p, p + 1, n - 1) == 0;
 }
 
+// Flips bit `bit` (0 is the low bit of p[0]) of the bytes at `p`.
+void FlipBit(std::byte* p, int bit) {
+  p[bit / 8] ^= std::byte(1u << (bit % 8));
+}
+
 constexpr unsigned Bit(UnitState state) {
   return 1u << static_cast<unsigned>(state);
 }
@@ -452,12 +457,12 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
     const UnitState& state = unit == 0 ? u.fmt_state : u.act_state;
     for (int bit = unit * 64;
          state == UnitState::kInvalid && bit < unit * 64 + 64; ++bit) {
-      raw[bit / 8] ^= std::byte(1u << (bit % 8));
+      FlipBit(raw.data(), bit);
       DecodeUnits(u);
       if (state == UnitState::kValid) {
         u.repaired |= 1 << unit;  // keep the corrected bit
       } else {
-        raw[bit / 8] ^= std::byte(1u << (bit % 8));
+        FlipBit(raw.data(), bit);
         DecodeUnits(u);
       }
     }
@@ -828,7 +833,7 @@ Status Store::RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
     const int bit = i < 3 ? kFirst[i] : 47 - i;
     std::array<std::byte, 8> fixed;
     std::copy(raw.begin(), raw.end(), fixed.begin());
-    fixed[bit / 8] ^= std::byte(1u << (bit % 8));
+    FlipBit(fixed.data(), bit);
     Status s = ReadSlot(sector, slot, value_end, fixed, *into);
     if (s.ok()) s = CheckValue(*into, {}, 0);
     if (s.IsUnavailable()) return s;
@@ -965,7 +970,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       for (; bit < 64; ++bit) {
         std::array<std::byte, 8> fixed;
         std::copy(raw.begin(), raw.end(), fixed.begin());
-        fixed[bit / 8] ^= std::byte(1u << (bit % 8));
+        FlipBit(fixed.data(), bit);
         if (format::DecodeSlot(fixed, marker) &&
             (format::IsSealMarker(marker) ||
              VoidEnd(marker, slot, void_limit, void_end))) {
