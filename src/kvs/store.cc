@@ -454,7 +454,7 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
   DecodeUnits(u);
   u.repaired = 0;
   for (int unit = 0; unit < (repair_activation ? 2 : 1); ++unit) {
-    const UnitState& state = unit == 0 ? u.fmt_state : u.act_state;
+    UnitState& state = unit == 0 ? u.fmt_state : u.act_state;
     for (int bit = unit * 64;
          state == UnitState::kInvalid && bit < unit * 64 + 64; ++bit) {
       FlipBit(raw.data(), bit);
@@ -462,8 +462,9 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
       if (state == UnitState::kValid) {
         u.repaired |= 1 << unit;  // keep the corrected bit
       } else {
+        // Back to the unit as read (the other unit decoded as before).
         FlipBit(raw.data(), bit);
-        DecodeUnits(u);
+        state = UnitState::kInvalid;
       }
     }
   }
