@@ -1028,18 +1028,18 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       continue;
     }
     Status read = ReadSlot(sector, slot, value_end, raw, e);
-    if (read.IsInternal()) return read;  // a read failed: mount fails
+    // A read failed (mount fails) or the power is gone.
+    if (!read.ok() && !read.IsDataLoss()) return read;
     bool repaired = read.ok() && e.repaired;
-    if (!read.ok() && !read.IsUnavailable() &&
-        !(may_be_torn = may_be_torn || last_of_active())) {
+    if (!read.ok() && !(may_be_torn = may_be_torn || last_of_active())) {
       read = RepairSlot(sector, slot, value_end, raw, e);
+      if (read.IsUnavailable()) return read;
       repaired = read.ok();
     }
     if (repaired) {
       ++corruption_found_;
       ++corruption_repaired_;
     }
-    if (read.IsUnavailable()) return read;
     bool skip = false;
     if (!read.ok()) {
       // A void marker right after it: the store gave up on this slot.
@@ -1089,7 +1089,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
       if (tail == erased) check = Status::DataLoss();
     }
     check = CheckLastCopy(st, check);
-    if (check.IsUnavailable() || check.IsInternal()) return check;
+    if (!check.ok() && !check.IsDataLoss()) return check;
     if (check.ok()) {
       CAIRN_TRY(ConsumePending(st));
     } else {
