@@ -462,7 +462,8 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
       if (state == UnitState::kValid) {
         u.repaired |= 1 << unit;  // keep the corrected bit
       } else {
-        // Back to the unit as read (the other unit decoded as before).
+        // Back to the unit as read (the other unit decoded as before). The
+        // fields keep this trial's values: nothing reads an invalid unit's.
         FlipBit(raw.data(), bit);
         state = UnitState::kInvalid;
       }
