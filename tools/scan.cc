@@ -207,41 +207,31 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   // ---- pass 2: the ring, as a mount would see it ----
   const uint32_t n = spec.sector_count;
   uint32_t bad = 0;
-  bool any_active = false;
-  uint32_t newest = 0, newest_seq = 0;
-  bool any_second = false;
-  uint32_t second = 0, second_seq = 0;  // the runner-up
-  // A corrected activation unit counts only inside the chain of the units
-  // that read cleanly (the distances below), or alone when none does (a
-  // young store): it could also be a torn activation.
-  uint32_t corrected = 0, lone = 0;
+  // The newest activation and the runner-up, among the units that read
+  // cleanly ([0]) and among those corrected by one bit ([1]). A corrected
+  // unit counts only inside the chain of the units that read cleanly (the
+  // distances below): it could also be a torn activation. When none reads
+  // cleanly the corrected ones are all there is (a young store, or a
+  // retention error in every data sector).
+  struct Pick {
+    bool any = false;
+    uint32_t index = 0, seq = 0;
+  };
+  Pick picks[2][2];
   for (const SectorInfo& si : scan.sectors) {
     if (si.format_state == UnitState::kBad) {
       ++bad;
-    } else if (si.activation_state == UnitState::kValid &&
-               si.activation_corrected) {
-      ++corrected;
-      lone = si.index;
     } else if (si.activation_state == UnitState::kValid) {
-      if (!any_active || si.activation.sequence > newest_seq) {
-        any_second = any_active;
-        second = newest;
-        second_seq = newest_seq;
-        newest_seq = si.activation.sequence;
-        newest = si.index;
-      } else if (!any_second || si.activation.sequence > second_seq) {
-        any_second = true;
-        second = si.index;
-        second_seq = si.activation.sequence;
-      }
-      any_active = true;
+      Pick c{true, si.index, si.activation.sequence};
+      Pick* const pair = picks[si.activation_corrected ? 1 : 0];
+      if (!pair[0].any || c.seq > pair[0].seq) std::swap(c, pair[0]);
+      if (c.any && (!pair[1].any || c.seq > pair[1].seq)) pair[1] = c;
     }
   }
-  if (!any_active && corrected == 1) {
-    any_active = true;
-    newest = lone;
-    newest_seq = scan.sectors[lone].activation.sequence;
-  }
+  const Pick* const pair = picks[picks[0][0].any ? 0 : 1];
+  const bool any_active = pair[0].any, any_second = pair[1].any;
+  uint32_t newest = pair[0].index, newest_seq = pair[0].seq;
+  const uint32_t second = pair[1].index, second_seq = pair[1].seq;
   auto is_bad = [&](uint32_t s) {
     return scan.sectors[s].format_state == UnitState::kBad;
   };

@@ -82,7 +82,6 @@ struct Store::Mount {
   std::array<std::byte, kMountChunk> chunk;
   std::array<SectorInfo, kScratchSectors> info;
   uint32_t torn = 0xFFFFFFFFu;  // a sector whose activation unit is ignored
-  bool clean_chain = false;     // some activation unit read without repair
 };
 
 // ScanSector's walk through a sector: the batch run it is in, if any, and
@@ -496,11 +495,11 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
   Units u;
   CAIRN_TRY(ReadUnits(sector, u, true));
   const SectorInfo facts = Facts(u);
-  // A unit corrected by one bit counts only inside the chain of the units
-  // that read cleanly, as DoInit checks for the first 64 sectors.
+  // A unit corrected by one bit counts only inside the chain that the
+  // newest unit heads, as DoInit checks for the first 64 sectors.
   const uint16_t below = static_cast<uint16_t>(sequence_ + 1 - facts.sequence);
   if (!(u.repaired & 2) || facts.prev_slots == kNotActive ||
-      (m.clean_chain && below != 0 && below < sectors_)) {
+      (below != 0 && below < sectors_)) {
     info = facts;
   }
   return Status::Ok();
@@ -539,7 +538,9 @@ Status Store::DoInit() {
     uint32_t sector = 0, sequence = 0;
     bool tail_rule = true, any = false;
   };
-  Candidate best, second, lone;
+  // The same pair for the corrected units, in case none reads cleanly.
+  Candidate pairs[2][2];
+  Candidate &best = pairs[0][0], &second = pairs[0][1];
   for (uint32_t s = 0; s < sectors_; ++s) {
     Units u;
     // A failed read is retried once; after that mount fails rather than
@@ -567,10 +568,11 @@ Status Store::DoInit() {
       if (repaired & 2) {
         repaired_act[s] = std::byte{1};
         ++repaired_count;
-        lone = c;
-      } else {
-        if (!best.any || c.sequence > best.sequence) std::swap(c, best);
-        if (c.any && (!second.any || c.sequence > second.sequence)) second = c;
+      }
+      Candidate* const pair = pairs[repaired >> 1];
+      if (!pair[0].any || c.sequence > pair[0].sequence) std::swap(c, pair[0]);
+      if (c.any && (!pair[1].any || c.sequence > pair[1].sequence)) {
+        pair[1] = c;
       }
     }
     if (s == 0) {
@@ -583,14 +585,17 @@ Status Store::DoInit() {
     if (s < kScratchSectors) m.info[s] = info;
   }
 
-  // With no unit read cleanly, a single corrected one is the store's only
-  // data sector with a flipped bit (a young store), or the first activation
-  // torn, which committed nothing: either way it is the newest.
-  if (!best.any && repaired_count <= 1) {
-    best = lone;
+  // With no unit read cleanly, the corrected ones are all there is. A single
+  // one is the store's only data sector with a flipped bit (a young store),
+  // or the first activation torn, which committed nothing: either way it is
+  // the newest. Several are data sectors with a flipped bit each (retention
+  // errors), of which only the newest can instead be a torn activation: the
+  // rule below tells that one apart, as it does for units read cleanly.
+  if (!best.any) {
+    best = pairs[1][0];
+    second = pairs[1][1];
     repaired_count = 0;
   }
-  const bool any_active = best.any || repaired_count != 0;
 
   // A torn activation unit whose random bits pass its CRC-16 (about one
   // tear in 65,536) names a sequence from nowhere (ReadUnits already drops
@@ -603,7 +608,6 @@ Status Store::DoInit() {
     // A corrected unit there counts if it continues the chain `second`
     // heads, as DoInit's first 64 sectors still hold it at this point.
     sequence_ = second.sequence;
-    m.clean_chain = true;
     SectorInfo before;
     CAIRN_TRY(SectorFacts(m, RingPrev(second.sector), before));
     if (before.prev_slots != kNotActive &&
@@ -614,14 +618,13 @@ Status Store::DoInit() {
   }
   sequence_ = best.sequence;
 
-  m.clean_chain = best.any;
   for (uint32_t s = 0; repaired_count != 0 && s < kScratchSectors; ++s) {
     if (repaired_act[s] == std::byte{0}) continue;
     const uint16_t below =
         static_cast<uint16_t>(sequence_ + 1 - m.info[s].sequence);
     // Only inside the chain: a unit claiming to be the newest cannot be
     // told from garbage that a later activation made look like a successor.
-    if (!best.any || below == 0 || below >= sectors_) {
+    if (below == 0 || below >= sectors_) {
       m.info[s] = {1, kNotActive};
       --corruption_repaired_;
     }
@@ -648,8 +651,8 @@ Status Store::DoInit() {
   }
   // Activation units do not carry the geometry: without one format unit
   // that checks out with this geometry, the partition is not ours to mount.
-  if (!any_active || any_newer || !any_valid) {
-    if (!any_valid && !any_magic && !any_active) {
+  if (!best.any || any_newer || !any_valid) {
+    if (!any_valid && !any_magic && !best.any) {
       // Not ours: format it only if it is blank or we were told to.
       Result<bool> blank = Result<bool>(false);
       if (units_erased)

@@ -1622,5 +1622,52 @@ TEST(KvsLargeRingTest, TornActivationIsFoundBehindACorrectedUnit) {
   }
 }
 
+// No activation unit reads cleanly: every data sector has one flipped bit
+// in its activation unit (retention errors). The corrected units are all
+// the evidence there is, and they form a chain, so every key reads back.
+// With two or more such sectors, mount used to drop every corrected unit
+// (none continued a chain of clean ones) and report OK with no keys at all.
+TEST(KvsActivationFlipTest, EveryDataSectorCorrectedKeepsEveryKey) {
+  for (const int puts : {30, 45}) {  // two and three data sectors
+    for (unsigned bit = 0; bit < 64; ++bit) {
+      RamFlash<1024, 4> flash;
+      FlashPartition partition(flash);
+      Shadow shadow;
+      {
+        KeyValueStore<16> kvs(partition);
+        ASSERT_EQ(kvs.Init(), Status::Ok());
+        for (int i = 0; i < puts; ++i) {
+          const Key k = 1 + i % 10;
+          shadow[k] = MakeValue(40, i);
+          ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+        }
+      }
+      uint32_t flipped = 0;
+      for (size_t s = 0; s < 4; ++s) {
+        std::array<std::byte, 8> unit;
+        ASSERT_EQ(partition.Read(s * 1024 + 8, unit), Status::Ok());
+        if (unit[0] == std::byte{0xFF}) continue;  // free: no activation
+        flash.FlipBit(s * 1024 + 8 + bit / 8, bit % 8);
+        ++flipped;
+      }
+      ASSERT_EQ(flipped, puts == 30 ? 2u : 3u) << "the workload changed";
+      {
+        KeyValueStore<16> kvs(partition);
+        ASSERT_EQ(kvs.Init(), Status::Ok()) << "bit " << bit;
+        EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "bit " << bit;
+        EXPECT_EQ(kvs.GetStats().corruption_repaired, flipped) << bit;
+        for (int i = 0; i < 60; ++i) {  // several turns of the ring
+          const Key k = 11 + i % 3;
+          shadow[k] = MakeValue(50, i);
+          ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok()) << bit;
+        }
+      }
+      KeyValueStore<16> again(partition);
+      ASSERT_EQ(again.Init(), Status::Ok()) << "bit " << bit;
+      EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "bit " << bit;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cairn::kvs

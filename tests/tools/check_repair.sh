@@ -107,6 +107,28 @@ has "activation unit with one flipped bit"
 expect 0 kv get youngflip.img wifi.ssid
 has "young value"
 
+# 1g. One flipped bit in the activation unit of every data sector
+#     (retention errors): no unit reads cleanly, the corrected ones form the
+#     chain, and check and mount both keep every value (mount used to drop
+#     them all and read an empty store).
+cp base.img retention.img
+expect 0 kv import retention.img fill.csv --no-atomic
+flipped=0
+for s in $(seq 0 7); do
+  at=$((s * 4096 + 8))
+  [ "$(od -An -tx1 -j "$at" -N1 retention.img | tr -d ' ')" = "ff" ] && continue
+  $DAMAGE flip retention.img $((at + 2)) 3 >/dev/null
+  flipped=$((flipped + 1))
+done
+[ "$flipped" -ge 3 ] || fail "only $flipped data sectors to damage"
+expect 0 check retention.img
+has "result: OK"
+has "activation unit with one flipped bit"
+expect 0 kv get retention.img wifi.ssid
+has "second value"
+expect 0 kv get retention.img fill.40
+has "0000000000"
+
 # 2. A flipped bit in a live value: DATA LOSS for that key only.
 cp base.img flip.img
 read -r slot value size < <($DAMAGE find flip.img device.serial | tail -1)
