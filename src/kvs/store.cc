@@ -634,13 +634,15 @@ Status Store::DoInit() {
   const bool others_erased = fmt_states == erased && act_states == erased;
   const bool units_erased = others_erased && first_fmt == UnitState::kErased;
   fmt_states |= Bit(first_fmt);
-  // A cut in the first unit that formatting a blank partition writes leaves
-  // it torn and everything else erased: the partition is still blank.
-  if (others_erased && !units_erased) {
-    const size_t rest = partition_->size_bytes() - unit_;
-    Result<bool> blank = partition_->IsErased(unit_, rest);
+  // Every header unit erased: a blank partition if the rest is erased too.
+  // So is one where only the first unit is not: a cut in the first unit
+  // that formatting a blank partition writes leaves it torn.
+  if (others_erased) {
+    const size_t skip = units_erased ? 0 : unit_;
+    Result<bool> blank =
+        partition_->IsErased(skip, partition_->size_bytes() - skip);
     CAIRN_TRY(AsReadFailure(blank.status()));
-    if (*blank) return FormatAll(Clear::kWipe);
+    if (*blank) return FormatAll(units_erased ? Clear::kNone : Clear::kWipe);
   }
 
   // A newer format shows in every sector; one odd unit is a torn write.
@@ -653,15 +655,9 @@ Status Store::DoInit() {
   // that checks out with this geometry, the partition is not ours to mount.
   if (!best.any || any_newer || !any_valid) {
     if (!any_valid && !any_magic && !best.any) {
-      // Not ours: format it only if it is blank or we were told to.
-      Result<bool> blank = Result<bool>(false);
-      if (units_erased)
-        blank = partition_->IsErased(0, partition_->size_bytes());
-      CAIRN_TRY(blank.status());
-      if (!*blank && !format_if_unusable_) {
-        return Status::FailedPrecondition();
-      }
-      return FormatAll(*blank ? Clear::kNone : Clear::kWipe);
+      // Not ours (and not blank): format it only if we were told to.
+      if (!format_if_unusable_) return Status::FailedPrecondition();
+      return FormatAll(Clear::kWipe);
     }
     if (!any_valid && !format_if_unusable_) {
       return Status::FailedPrecondition();  // ours, but another geometry

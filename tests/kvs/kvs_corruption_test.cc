@@ -1279,6 +1279,42 @@ TEST(KvsRemountTest, ReadErrorDuringReclaimNeverLosesAnExtendedValue) {
   }
 }
 
+// A failed read while mount looks at a blank partition (or one whose only
+// written unit is a torn first format unit) fails Init with INTERNAL, like
+// any other read failure of a mount, whatever status the driver gave it; a
+// driver's DATA_LOSS used to come through from the blank check.
+TEST(KvsRemountTest, ReadErrorOnABlankPartitionIsInternal) {
+  for (const bool torn_first : {false, true}) {
+    uint64_t reads = 0;
+    for (uint64_t n = 0; n <= reads; ++n) {
+      RamFlash<1024, 4> flash;
+      FlashPartition partition(flash);
+      if (torn_first) {
+        const std::array<std::byte, 4> junk{std::byte{0x12}, std::byte{0x34},
+                                            std::byte{0x56}, std::byte{0x78}};
+        ASSERT_EQ(partition.Program(0, junk), Status::Ok());
+      }
+      flash.ResetCounters();
+      KeyValueStore<8> kvs(partition);
+      if (n == 0) {  // count the reads of a mount that succeeds
+        ASSERT_EQ(kvs.Init(), Status::Ok());
+        reads = flash.counters().read_calls;
+        ASSERT_GT(reads, 0u);
+        continue;
+      }
+      flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n - 1),
+                     Status::DataLoss());
+      const Status init = kvs.Init();
+      flash.ClearFaults();
+      EXPECT_TRUE(init.ok() || init.IsInternal())
+          << "read " << n - 1 << (torn_first ? " (torn first unit): " : ": ")
+          << init.str();
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      ASSERT_EQ(kvs.Put(1, Bytes("one")), Status::Ok());
+    }
+  }
+}
+
 // A driver may report a failed read as DATA_LOSS. During a Put, DATA_LOSS
 // says the flash would not take the write, so a read failure anywhere in a
 // Put that turns the ring (cold keys copied into the new sector, which the
