@@ -1355,33 +1355,38 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
     if (read.IsDataLoss()) read = Status::Ok();
   }
   if (read.IsUnavailable() || read.IsInternal()) return read;
-  if (!read.ok()) {
-    // Nothing readable to carry: keep the key, as DATA_LOSS.
-    const uint32_t lost = PackLocation(t.sector, t.slots, t.value_end, 0);
-    CAIRN_TRY(AppendEntry(
-        t, {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)}, {}));
-    location = lost | kLost;
-    live_valid_ = false;  // it may have counted as more than a bare slot
-    return Status::Ok();
-  }
-  // Room for every copy first: a partial set would be left unaccounted. A
-  // copy into the active sector counts at once, so like a write it leaves
-  // room for one more slot: the tail rule must be able to judge it.
-  if (!Fits(t, Footprint(e.region) + (t.sector == active_ ? unit_ : 0u))) {
+  // Nothing readable to carry: keep the key, as DATA_LOSS, in a lost marker
+  // (one slot, no value).
+  const bool lost = !read.ok();
+  if (lost) {
+    e.header = {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)};
+    e.region = 0;
+  } else if (!Fits(t,
+                   Footprint(e.region) + (t.sector == active_ ? unit_ : 0u))) {
+    // Room for every copy first: a partial set would be left unaccounted. A
+    // copy into the active sector counts at once, so like a write it leaves
+    // room for one more slot: the tail rule must be able to judge it.
     return Status::ResourceExhausted();
   }
   // A single copy becomes plain (a committed batch member no longer needs
   // its run); several form a run of their own, like a write's copies. The
   // kind is outside the checksum, so the CRC is carried unchanged; set in
-  // `e` itself, it is never lost, so TailOffset(e) stays what it was.
+  // `e` itself, it is lost only for the marker, whose value region is empty,
+  // so TailOffset(e) stays what it was.
   // `location` may alias `item`: it changes only once everything is copied.
   uint32_t last = 0;
-  for (uint32_t c = 0; c < copies_; ++c) {
-    e.header.kind = copies_ == 1        ? Kind::kPlain
-                    : c + 1u == copies_ ? Kind::kBatchEnd
-                                        : Kind::kBatchMember;
+  const uint32_t n = lost ? 1u : copies_;
+  const Kind end_kind = lost           ? Kind::kLost
+                        : copies_ == 1 ? Kind::kPlain
+                                       : Kind::kBatchEnd;
+  for (uint32_t c = 0; c < n; ++c) {
+    e.header.kind = c + 1u == n ? end_kind : Kind::kBatchMember;
     last = PackLocation(t.sector, t.slots, t.value_end, e.region);
     CAIRN_TRY(AppendEntry(t, e.header, {}, &e));
+  }
+  if (lost) {
+    last |= kLost;
+    live_valid_ = false;  // it may have counted as more than a bare slot
   }
   location = last;
   return Status::Ok();
