@@ -1306,13 +1306,12 @@ Status Store::SealIfOpen(Cursor& t) {
 // the last member of an unfinished batch) and records where the next value
 // region ends. False if the sector has to be closed instead.
 bool Store::VoidFailed(Cursor& t, uint32_t first) {
-  std::array<std::byte, 8> raw;
-  uint32_t at = t.slots;
+  const uint16_t slots = t.slots;  // kept if no marker is written
   // A program that failed without touching the slot may be tried again:
   // each try reads the slot first.
   for (int tries = 0;; ++tries) {
     std::array<std::byte, 8> back;
-    if (!ReadHeaders(t.sector, at, back).ok()) return false;
+    if (!ReadHeaders(t.sector, t.slots, back).ok()) break;
     const bool erased =
         AllErased(back.data(), back.size(), partition_->erased_value());
     if (tries == 0) {
@@ -1320,25 +1319,24 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
         // A header program failed half way. Only if it was the operation's
         // first slot: otherwise the marker could not follow the operation's
         // last slot directly (and the slot might not even be ours).
-        if (at != first) return false;
-        ++at;
-      } else if (at == first) {
+        if (t.slots != first) break;
+        ++t.slots;
+      } else if (t.slots == first) {
         return true;  // nothing of the operation reached flash
       }
-      const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
-      if (slots_end > t.value_end) return false;
-      format::EncodeSlot(format::VoidMarker(t.value_end), raw);
     } else if (!erased || tries == 3) {
-      return false;
+      break;
     }
-    const Status s = ProgramVerified(SlotAddress(t.sector, at), raw);
+    // RESOURCE_EXHAUSTED: no room for the marker.
+    const Status s = AppendEntry(t, format::VoidMarker(t.value_end), {});
     if (s.ok()) {
-      t.slots = at + 1;
       t.open = false;
       return true;
     }
-    if (s.IsUnavailable()) return false;
+    if (s.IsUnavailable() || s.IsResourceExhausted()) break;
   }
+  t.slots = slots;
+  return false;
 }
 
 // Copies the entry `item` points at to cursor `t` byte for byte: the
