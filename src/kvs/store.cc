@@ -1463,18 +1463,7 @@ Status Store::ActivateOrRemount() {
     // Live entries of the victim go to the free space of the active sector
     // first (committed at once) and the rest to the new sector (committed by
     // its activation), so a sector's worth of room opens wherever possible.
-    Cursor a{active_, value_end_, slots_};
-    uint32_t unused;
-    for (size_t i = 0; retire && s.ok() && i < key_count_; ++i) {
-      if (LocSector(index_[i].location) != victim) continue;
-      s = Status::ResourceExhausted();
-      if (!active_closed_ && victim != active_) {  // 2 sectors: victim is A
-        s = CopyIntoActive(a, &index_[i]);
-      }
-      if (s.IsResourceExhausted() || s.IsDataLoss()) {
-        s = CopyEntry(t, index_[i], unused);
-      }
-    }
+    if (retire && s.ok()) s = MoveLive(victim, &t);
     if (s.ok()) s = SealIfOpen(t);
     if (s.ok()) s = WriteActivation(next, sequence_ + 1, slots_);
     // RESOURCE_EXHAUSTED: the victim's entries do not fit (a store written
@@ -1529,20 +1518,38 @@ Status Store::ActivateOrRemount() {
   return s;
 }
 
-// Appends a copy of the entry `item` names (or, with no `item`, the seal
-// the last copy may need) at cursor `t` in the active sector, where it
-// counts at once; the index then names the copy. A failed program is voided,
-// or else the active sector is closed.
-Status Store::CopyIntoActive(Cursor& t, IndexEntry* item) {
-  const uint32_t first = t.slots;
-  const Status s =
-      item == nullptr ? SealIfOpen(t) : CopyEntry(t, *item, item->location);
-  if (s.IsDataLoss()) active_closed_ = !VoidFailed(t, first);
-  if (s.ok() || s.IsDataLoss()) {
-    slots_ = t.slots;
-    value_end_ = t.value_end;
+// Copies the live entries of sector `from` into the active sector, where
+// each counts at once and the index then names the copy; a failed program
+// is voided, or else the active sector is closed. With `spill`, an entry
+// that does not go there (no room, or a failed program) is copied to cursor
+// `spill` instead, and the index follows once that sector is committed;
+// without, the seal the last copy may need follows. The first failure ends
+// the move.
+Status Store::MoveLive(uint32_t from, Cursor* spill) {
+  // Open if it holds a slot (see FreeOldest); only the seal reads it.
+  Cursor a{active_, value_end_, slots_, slots_ > 0};
+  uint32_t unused;
+  IndexEntry* const end = index_ + key_count_;
+  // One round past the last entry: the seal.
+  for (IndexEntry* item = index_; item <= end; ++item) {
+    const bool seal = item == end;
+    if (seal ? spill != nullptr : LocSector(item->location) != from) continue;
+    Status s = Status::ResourceExhausted();
+    if (!active_closed_ && from != active_) {  // 2 sectors: `from` is A
+      const uint32_t first = a.slots;
+      s = seal ? SealIfOpen(a) : CopyEntry(a, *item, item->location);
+      if (s.IsDataLoss()) active_closed_ = !VoidFailed(a, first);
+      if (s.ok() || s.IsDataLoss()) {
+        slots_ = a.slots;
+        value_end_ = a.value_end;
+      }
+    }
+    if (spill != nullptr && (s.IsResourceExhausted() || s.IsDataLoss())) {
+      s = CopyEntry(*spill, *item, unused);
+    }
+    CAIRN_TRY(s);
   }
-  return s;
+  return Status::Ok();
 }
 
 // With no free sector left, moves the oldest data sector's live entries into
@@ -1560,14 +1567,10 @@ Status Store::FreeOldest() {
   if (oldest == active_) return Status::ResourceExhausted();
   // The active sector may end with an entry copied there by a reclaim
   // whose new sector then failed, still unsealed: sealing whenever the
-  // sector holds a slot costs 8 bytes on this rare path and makes sure no
-  // source of such an entry is erased first.
-  Cursor t{active_, value_end_, slots_, slots_ > 0};
-  for (size_t i = 0; i < key_count_; ++i) {
-    if (LocSector(index_[i].location) != oldest) continue;
-    CAIRN_TRY(CopyIntoActive(t, &index_[i]));
-  }
-  CAIRN_TRY(CopyIntoActive(t, nullptr));
+  // sector holds a slot (as MoveLive does without a spill cursor) costs 8
+  // bytes on this rare path and makes sure no source of such an entry is
+  // erased first.
+  CAIRN_TRY(MoveLive(oldest, nullptr));
   --data_sectors_;
   const Status s = Recycle(oldest);
   if (s.IsUnavailable()) return s;

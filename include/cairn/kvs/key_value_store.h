@@ -271,7 +271,7 @@ class Store {
   Status ActivateOrRemount();
   Status PrepareFree(uint32_t sector);
   Status FreeOldest();
-  Status CopyIntoActive(Cursor& t, IndexEntry* item);
+  Status MoveLive(uint32_t from, Cursor* spill);
   void MarkBad(uint32_t sector);
   void NoteBad(uint32_t sector);
   bool Fits(const Cursor& t, size_t bytes) const;
