@@ -1558,18 +1558,16 @@ Status Store::MoveLive(uint32_t from, Cursor* spill) {
 Status Store::FreeOldest() {
   uint32_t oldest = active_;
   for (uint32_t i = 1; i < data_sectors_; ++i) oldest = RingPrev(oldest);
-  if (active_closed_) {
-    // Stuck: no free sector and a closed active one (a long run of failed
-    // programs). A mount reopens what it can, so the next call remounts.
-    needs_remount_ = true;
-    return Status::ResourceExhausted();
-  }
-  if (oldest == active_) return Status::ResourceExhausted();
+  // Stuck: no free sector and a closed active one (a long run of failed
+  // programs). A mount reopens what it can, so the next call remounts.
+  if (active_closed_) needs_remount_ = true;
   // The active sector may end with an entry copied there by a reclaim
   // whose new sector then failed, still unsealed: sealing whenever the
   // sector holds a slot (as MoveLive does without a spill cursor) costs 8
   // bytes on this rare path and makes sure no source of such an entry is
-  // erased first.
+  // erased first. MoveLive writes nothing and reports RESOURCE_EXHAUSTED
+  // if the active sector is closed or is the oldest one (the only data
+  // sector).
   CAIRN_TRY(MoveLive(oldest, nullptr));
   --data_sectors_;
   const Status s = Recycle(oldest);
