@@ -1458,7 +1458,9 @@ Status Store::ActivateOrRemount() {
     const uint32_t next = RingNext(active_);
     const bool retire = data_sectors_ + 1u >= UsableSectors();
     const uint32_t victim = RingNext(next);
-    Cursor t{next, static_cast<uint32_t>(partition_->sector_size()), 0};
+    const uint32_t sector_end =
+        static_cast<uint32_t>(partition_->sector_size());
+    Cursor t{next, sector_end, 0};
     s = PrepareFree(next);
     // Live entries of the victim go to the free space of the active sector
     // first (committed at once) and the rest to the new sector (committed by
@@ -1486,8 +1488,7 @@ Status Store::ActivateOrRemount() {
       continue;
     }
     // Committed: the index follows the copies (if there are any).
-    s = ApplyRun(next, 0, t.slots,
-                 static_cast<uint32_t>(partition_->sector_size()));
+    s = ApplyRun(next, 0, t.slots, sector_end);
     if (!s.ok()) break;
     active_ = next;
     ++sequence_;
