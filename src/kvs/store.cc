@@ -1253,9 +1253,11 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
   t.value_end -= static_cast<uint32_t>(region);
   const size_t at = SectorAddress(t.sector) + t.value_end;
   std::byte tail = static_cast<std::byte>(h.crc >> 8);  // see TailOffset
-  if (from != nullptr) {
-    if (region != 0) CAIRN_TRY(CopyValue(*from, at, tail));
-  } else if (!value.empty()) {
+  // A value is empty exactly when its region is: a write's empty value, or
+  // a tombstone or marker, which has none.
+  if (region != 0 && from != nullptr) {
+    CAIRN_TRY(CopyValue(*from, at, tail));
+  } else if (region != 0) {
     CAIRN_TRY(ProgramVerified(at, value));
     tail = value.back();
     if (h.is_extended()) {
