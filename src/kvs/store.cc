@@ -175,10 +175,6 @@ inline size_t Store::SectorHeader() const { return 2u * unit_; }
 size_t Store::SlotAddress(uint32_t sector, uint32_t slot) const {
   return SectorAddress(sector) + SectorHeader() + size_t{slot} * unit_;
 }
-size_t Store::Region(const SlotHeader& h, size_t size) const {
-  if (h.is_tombstone() || h.kind == Kind::kLost) return 0;
-  return format::ValueRegionBytes(size, partition_->alignment());
-}
 size_t Store::UsableBytes() const {
   return partition_->sector_size() - SectorHeader();
 }
@@ -320,7 +316,8 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
   } else if (h.kind == Kind::kLost && h.size_code != 0) {
     return Status::DataLoss();  // a lost marker never has a value
   }
-  entry.region = Region(h, entry.size);
+  // A tombstone or lost marker has size 0 by now, so no value region.
+  entry.region = format::ValueRegionBytes(entry.size, partition_->alignment());
   const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
   if (value_end < slots_end || value_end - slots_end < entry.region) {
     return Status::DataLoss();
@@ -1244,7 +1241,11 @@ size_t Store::TailOffset(const Entry& e) const {
 Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
                           std::span<const std::byte> value, const Entry* from) {
   t.open = false;
-  const size_t region = from ? from->region : Region(h, value.size());
+  // A delete or a marker comes without a value (BatchOp: a delete has no
+  // data), so its region is empty.
+  const size_t region =
+      from ? from->region
+           : format::ValueRegionBytes(value.size(), partition_->alignment());
   if (!Fits(t, unit_ + region)) return Status::ResourceExhausted();
   std::array<std::byte, 8> raw;
   format::EncodeSlot(h, raw);
@@ -1253,8 +1254,7 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
   t.value_end -= static_cast<uint32_t>(region);
   const size_t at = SectorAddress(t.sector) + t.value_end;
   std::byte tail = static_cast<std::byte>(h.crc >> 8);  // see TailOffset
-  // A value is empty exactly when its region is: a write's empty value, or
-  // a tombstone or marker, which has none.
+  // An empty region (an empty value, or none) leaves nothing to program.
   if (region != 0 && from != nullptr) {
     CAIRN_TRY(CopyValue(*from, at, tail));
   } else if (region != 0) {

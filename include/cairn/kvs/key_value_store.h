@@ -208,7 +208,6 @@ class Store {
   uint32_t LocSlot(uint32_t loc) const;
   size_t LocValue(uint32_t loc) const;
   bool LocRegion(uint32_t loc, size_t& region) const;
-  size_t Region(const format::SlotHeader& h, size_t size) const;
   size_t UsableBytes() const;
   uint32_t UsableSectors() const;
   size_t Capacity() const;
