@@ -1635,11 +1635,9 @@ bool Store::Overridden(const BatchOp& op, const BatchOp* end) {
   return false;
 }
 
-// Bytes of the value region that `op` writes.
+// Bytes of the value region that `op` writes (a delete has size 0).
 inline size_t Store::OpRegion(const BatchOp& op) const {
-  return op.is_delete
-             ? 0
-             : format::ValueRegionBytes(op.size, partition_->alignment());
+  return format::ValueRegionBytes(op.size, partition_->alignment());
 }
 
 // Put and Delete (`batch` false: one operation) and Commit.
