@@ -1660,8 +1660,8 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   bool adds = false;            // some operation writes a value
   ptrdiff_t delta = 0;
   for (const BatchOp& op : ops) {
-    // Put checked its value already.
-    if (batch && !op.is_delete && op.size > max_value_size()) {
+    // Put checked its value already; a delete has size 0.
+    if (batch && op.size > max_value_size()) {
       return Status::InvalidArgument();
     }
     // A later operation on the same key makes this one moot: it is not
