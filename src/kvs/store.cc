@@ -179,10 +179,6 @@ inline size_t Store::SectorHeader() const { return 2u * unit_; }
 size_t Store::SlotAddress(uint32_t sector, uint32_t slot) const {
   return SectorAddress(sector) + SectorHeader() + size_t{slot} * unit_;
 }
-size_t Store::Region(const SlotHeader& h, size_t size) const {
-  if (h.is_tombstone() || h.kind == Kind::kLost) return 0;
-  return format::ValueRegionBytes(size, partition_->alignment());
-}
 size_t Store::UsableBytes() const {
   return partition_->sector_size() - SectorHeader();
 }
@@ -324,7 +320,8 @@ Status Store::ReadSlot(uint32_t sector, uint32_t slot, size_t value_end,
   } else if (h.kind == Kind::kLost && h.size_code != 0) {
     return Status::DataLoss();  // a lost marker never has a value
   }
-  entry.region = Region(h, entry.size);
+  // A tombstone or lost marker has size 0 by now, so no value region.
+  entry.region = format::ValueRegionBytes(entry.size, partition_->alignment());
   const size_t slots_end = SectorHeader() + (size_t{slot} + 1) * unit_;
   if (value_end < slots_end || value_end - slots_end < entry.region) {
     return Status::DataLoss();
@@ -1250,7 +1247,11 @@ size_t Store::TailOffset(const Entry& e) const {
 Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
                           std::span<const std::byte> value, const Entry* from) {
   t.open = false;
-  const size_t region = from ? from->region : Region(h, value.size());
+  // A delete or a marker comes without a value (BatchOp: a delete has no
+  // data), so its region is empty.
+  const size_t region =
+      from ? from->region
+           : format::ValueRegionBytes(value.size(), partition_->alignment());
   if (!Fits(t, unit_ + region)) return Status::ResourceExhausted();
   std::array<std::byte, 8> raw;
   format::EncodeSlot(h, raw);
@@ -1259,9 +1260,10 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
   t.value_end -= static_cast<uint32_t>(region);
   const size_t at = SectorAddress(t.sector) + t.value_end;
   std::byte tail = static_cast<std::byte>(h.crc >> 8);  // see TailOffset
-  if (from != nullptr) {
-    if (region != 0) CAIRN_TRY(CopyValue(*from, at, tail));
-  } else if (!value.empty()) {
+  // An empty region (an empty value, or none) leaves nothing to program.
+  if (region != 0 && from != nullptr) {
+    CAIRN_TRY(CopyValue(*from, at, tail));
+  } else if (region != 0) {
     CAIRN_TRY(ProgramVerified(at, value));
     tail = value.back();
     if (h.is_extended()) {
@@ -1312,13 +1314,12 @@ Status Store::SealIfOpen(Cursor& t) {
 // the last member of an unfinished batch) and records where the next value
 // region ends. False if the sector has to be closed instead.
 bool Store::VoidFailed(Cursor& t, uint32_t first) {
-  std::array<std::byte, 8> raw;
-  uint32_t at = t.slots;
+  const uint16_t slots = t.slots;  // kept if no marker is written
   // A program that failed without touching the slot may be tried again:
   // each try reads the slot first.
   for (int tries = 0;; ++tries) {
     std::array<std::byte, 8> back;
-    if (!ReadHeaders(t.sector, at, back).ok()) return false;
+    if (!ReadHeaders(t.sector, t.slots, back).ok()) break;
     const bool erased =
         AllErased(back.data(), back.size(), partition_->erased_value());
     if (tries == 0) {
@@ -1326,25 +1327,24 @@ bool Store::VoidFailed(Cursor& t, uint32_t first) {
         // A header program failed half way. Only if it was the operation's
         // first slot: otherwise the marker could not follow the operation's
         // last slot directly (and the slot might not even be ours).
-        if (at != first) return false;
-        ++at;
-      } else if (at == first) {
+        if (t.slots != first) break;
+        ++t.slots;
+      } else if (t.slots == first) {
         return true;  // nothing of the operation reached flash
       }
-      const size_t slots_end = SectorHeader() + (size_t{at} + 1) * unit_;
-      if (slots_end > t.value_end) return false;
-      format::EncodeSlot(format::VoidMarker(t.value_end), raw);
     } else if (!erased || tries == 3) {
-      return false;
+      break;
     }
-    const Status s = ProgramVerified(SlotAddress(t.sector, at), raw);
+    // RESOURCE_EXHAUSTED: no room for the marker.
+    const Status s = AppendEntry(t, format::VoidMarker(t.value_end), {});
     if (s.ok()) {
-      t.slots = at + 1;
       t.open = false;
       return true;
     }
-    if (s.IsUnavailable()) return false;
+    if (s.IsUnavailable() || s.IsResourceExhausted()) break;
   }
+  t.slots = slots;
+  return false;
 }
 
 // Copies the entry `item` points at to cursor `t` byte for byte: the
@@ -1361,33 +1361,38 @@ Status Store::CopyEntry(Cursor& t, const IndexEntry& item, uint32_t& location) {
     if (read.IsDataLoss()) read = Status::Ok();
   }
   if (read.IsUnavailable() || read.IsInternal()) return read;
-  if (!read.ok()) {
-    // Nothing readable to carry: keep the key, as DATA_LOSS.
-    const uint32_t lost = PackLocation(t.sector, t.slots, t.value_end, 0);
-    CAIRN_TRY(AppendEntry(
-        t, {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)}, {}));
-    location = lost | kLost;
-    live_valid_ = false;  // it may have counted as more than a bare slot
-    return Status::Ok();
-  }
-  // Room for every copy first: a partial set would be left unaccounted. A
-  // copy into the active sector counts at once, so like a write it leaves
-  // room for one more slot: the tail rule must be able to judge it.
-  if (!Fits(t, Footprint(e.region) + (t.sector == active_ ? unit_ : 0u))) {
+  // Nothing readable to carry: keep the key, as DATA_LOSS, in a lost marker
+  // (one slot, no value).
+  const bool lost = !read.ok();
+  if (lost) {
+    e.header = {item.key, 0, Kind::kLost, format::EntryCrcSeed(item.key, 0)};
+    e.region = 0;
+  } else if (!Fits(t,
+                   Footprint(e.region) + (t.sector == active_ ? unit_ : 0u))) {
+    // Room for every copy first: a partial set would be left unaccounted. A
+    // copy into the active sector counts at once, so like a write it leaves
+    // room for one more slot: the tail rule must be able to judge it.
     return Status::ResourceExhausted();
   }
   // A single copy becomes plain (a committed batch member no longer needs
   // its run); several form a run of their own, like a write's copies. The
   // kind is outside the checksum, so the CRC is carried unchanged; set in
-  // `e` itself, it is never lost, so TailOffset(e) stays what it was.
+  // `e` itself, it is lost only for the marker, whose value region is empty,
+  // so TailOffset(e) stays what it was.
   // `location` may alias `item`: it changes only once everything is copied.
   uint32_t last = 0;
-  for (uint32_t c = 0; c < copies_; ++c) {
-    e.header.kind = copies_ == 1        ? Kind::kPlain
-                    : c + 1u == copies_ ? Kind::kBatchEnd
-                                        : Kind::kBatchMember;
+  const uint32_t n = lost ? 1u : copies_;
+  const Kind end_kind = lost           ? Kind::kLost
+                        : copies_ == 1 ? Kind::kPlain
+                                       : Kind::kBatchEnd;
+  for (uint32_t c = 0; c < n; ++c) {
+    e.header.kind = c + 1u == n ? end_kind : Kind::kBatchMember;
     last = PackLocation(t.sector, t.slots, t.value_end, e.region);
     CAIRN_TRY(AppendEntry(t, e.header, {}, &e));
+  }
+  if (lost) {
+    last |= kLost;
+    live_valid_ = false;  // it may have counted as more than a bare slot
   }
   location = last;
   return Status::Ok();
@@ -1461,23 +1466,14 @@ Status Store::ActivateOrRemount() {
     const uint32_t next = RingNext(active_);
     const bool retire = data_sectors_ + 1u >= UsableSectors();
     const uint32_t victim = RingNext(next);
-    Cursor t{next, static_cast<uint32_t>(partition_->sector_size()), 0};
+    const uint32_t sector_end =
+        static_cast<uint32_t>(partition_->sector_size());
+    Cursor t{next, sector_end, 0};
     s = PrepareFree(next);
     // Live entries of the victim go to the free space of the active sector
     // first (committed at once) and the rest to the new sector (committed by
     // its activation), so a sector's worth of room opens wherever possible.
-    Cursor a{active_, value_end_, slots_};
-    uint32_t unused;
-    for (size_t i = 0; retire && s.ok() && i < key_count_; ++i) {
-      if (LocSector(index_[i].location) != victim) continue;
-      s = Status::ResourceExhausted();
-      if (!active_closed_ && victim != active_) {  // 2 sectors: victim is A
-        s = CopyIntoActive(a, &index_[i]);
-      }
-      if (s.IsResourceExhausted() || s.IsDataLoss()) {
-        s = CopyEntry(t, index_[i], unused);
-      }
-    }
+    if (retire && s.ok()) s = MoveLive(victim, &t);
     if (s.ok()) s = SealIfOpen(t);
     if (s.ok()) s = WriteActivation(next, sequence_ + 1, slots_);
     // RESOURCE_EXHAUSTED: the victim's entries do not fit (a store written
@@ -1500,8 +1496,7 @@ Status Store::ActivateOrRemount() {
       continue;
     }
     // Committed: the index follows the copies (if there are any).
-    s = ApplyRun(next, 0, t.slots,
-                 static_cast<uint32_t>(partition_->sector_size()));
+    s = ApplyRun(next, 0, t.slots, sector_end);
     if (!s.ok()) break;
     active_ = next;
     ++sequence_;
@@ -1532,20 +1527,38 @@ Status Store::ActivateOrRemount() {
   return s;
 }
 
-// Appends a copy of the entry `item` names (or, with no `item`, the seal
-// the last copy may need) at cursor `t` in the active sector, where it
-// counts at once; the index then names the copy. A failed program is voided,
-// or else the active sector is closed.
-Status Store::CopyIntoActive(Cursor& t, IndexEntry* item) {
-  const uint32_t first = t.slots;
-  const Status s =
-      item == nullptr ? SealIfOpen(t) : CopyEntry(t, *item, item->location);
-  if (s.IsDataLoss()) active_closed_ = !VoidFailed(t, first);
-  if (s.ok() || s.IsDataLoss()) {
-    slots_ = t.slots;
-    value_end_ = t.value_end;
+// Copies the live entries of sector `from` into the active sector, where
+// each counts at once and the index then names the copy; a failed program
+// is voided, or else the active sector is closed. With `spill`, an entry
+// that does not go there (no room, or a failed program) is copied to cursor
+// `spill` instead, and the index follows once that sector is committed;
+// without, the seal the last copy may need follows. The first failure ends
+// the move.
+Status Store::MoveLive(uint32_t from, Cursor* spill) {
+  // Open if it holds a slot (see FreeOldest); only the seal reads it.
+  Cursor a{active_, value_end_, slots_, slots_ > 0};
+  uint32_t unused;
+  IndexEntry* const end = index_ + key_count_;
+  // One round past the last entry: the seal.
+  for (IndexEntry* item = index_; item <= end; ++item) {
+    const bool seal = item == end;
+    if (seal ? spill != nullptr : LocSector(item->location) != from) continue;
+    Status s = Status::ResourceExhausted();
+    if (!active_closed_ && from != active_) {  // 2 sectors: `from` is A
+      const uint32_t first = a.slots;
+      s = seal ? SealIfOpen(a) : CopyEntry(a, *item, item->location);
+      if (s.IsDataLoss()) active_closed_ = !VoidFailed(a, first);
+      if (s.ok() || s.IsDataLoss()) {
+        slots_ = a.slots;
+        value_end_ = a.value_end;
+      }
+    }
+    if (spill != nullptr && (s.IsResourceExhausted() || s.IsDataLoss())) {
+      s = CopyEntry(*spill, *item, unused);
+    }
+    CAIRN_TRY(s);
   }
-  return s;
+  return Status::Ok();
 }
 
 // With no free sector left, moves the oldest data sector's live entries into
@@ -1554,23 +1567,17 @@ Status Store::CopyIntoActive(Cursor& t, IndexEntry* item) {
 Status Store::FreeOldest() {
   uint32_t oldest = active_;
   for (uint32_t i = 1; i < data_sectors_; ++i) oldest = RingPrev(oldest);
-  if (active_closed_) {
-    // Stuck: no free sector and a closed active one (a long run of failed
-    // programs). A mount reopens what it can, so the next call remounts.
-    needs_remount_ = true;
-    return Status::ResourceExhausted();
-  }
-  if (oldest == active_) return Status::ResourceExhausted();
+  // Stuck: no free sector and a closed active one (a long run of failed
+  // programs). A mount reopens what it can, so the next call remounts.
+  if (active_closed_) needs_remount_ = true;
   // The active sector may end with an entry copied there by a reclaim
   // whose new sector then failed, still unsealed: sealing whenever the
-  // sector holds a slot costs 8 bytes on this rare path and makes sure no
-  // source of such an entry is erased first.
-  Cursor t{active_, value_end_, slots_, slots_ > 0};
-  for (size_t i = 0; i < key_count_; ++i) {
-    if (LocSector(index_[i].location) != oldest) continue;
-    CAIRN_TRY(CopyIntoActive(t, &index_[i]));
-  }
-  CAIRN_TRY(CopyIntoActive(t, nullptr));
+  // sector holds a slot (as MoveLive does without a spill cursor) costs 8
+  // bytes on this rare path and makes sure no source of such an entry is
+  // erased first. MoveLive writes nothing and reports RESOURCE_EXHAUSTED
+  // if the active sector is closed or is the oldest one (the only data
+  // sector).
+  CAIRN_TRY(MoveLive(oldest, nullptr));
   --data_sectors_;
   const Status s = Recycle(oldest);
   if (s.IsUnavailable()) return s;
@@ -1634,11 +1641,9 @@ bool Store::Overridden(const BatchOp& op, const BatchOp* end) {
   return false;
 }
 
-// Bytes of the value region that `op` writes.
+// Bytes of the value region that `op` writes (a delete has size 0).
 inline size_t Store::OpRegion(const BatchOp& op) const {
-  return op.is_delete
-             ? 0
-             : format::ValueRegionBytes(op.size, partition_->alignment());
+  return format::ValueRegionBytes(op.size, partition_->alignment());
 }
 
 // Put and Delete (`batch` false: one operation) and Commit.
@@ -1661,8 +1666,8 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   bool adds = false;            // some operation writes a value
   ptrdiff_t delta = 0;
   for (const BatchOp& op : ops) {
-    // Put checked its value already.
-    if (batch && !op.is_delete && op.size > max_value_size()) {
+    // Put checked its value already; a delete has size 0.
+    if (batch && op.size > max_value_size()) {
       return Status::InvalidArgument();
     }
     // A later operation on the same key makes this one moot: it is not

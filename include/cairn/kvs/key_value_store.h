@@ -208,7 +208,6 @@ class Store {
   uint32_t LocSlot(uint32_t loc) const;
   size_t LocValue(uint32_t loc) const;
   bool LocRegion(uint32_t loc, size_t& region) const;
-  size_t Region(const format::SlotHeader& h, size_t size) const;
   size_t UsableBytes() const;
   uint32_t UsableSectors() const;
   size_t Capacity() const;
@@ -271,7 +270,7 @@ class Store {
   Status ActivateOrRemount();
   Status PrepareFree(uint32_t sector);
   Status FreeOldest();
-  Status CopyIntoActive(Cursor& t, IndexEntry* item);
+  Status MoveLive(uint32_t from, Cursor* spill);
   void MarkBad(uint32_t sector);
   void NoteBad(uint32_t sector);
   bool Fits(const Cursor& t, size_t bytes) const;
