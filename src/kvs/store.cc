@@ -1716,17 +1716,13 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
   // The failure of an attempt whose slots could not be voided: they may
   // read as a complete write at the next mount.
   Status unvoided = Status::Ok();
+  Status s;
   for (int attempt = 0;; ++attempt) {
-    if (const Status room = MakeRoom(total + unit_); !room.ok()) {
-      // An earlier attempt may count after all: RAM must learn from flash
-      // which outcome stands, as after a power cut.
-      if (!unvoided.ok()) needs_remount_ = true;
-      return unvoided.ok() ? room : unvoided;
-    }
+    s = MakeRoom(total + unit_);
+    if (!s.ok()) break;
     Cursor t{active_, value_end_, slots_};
     first_slot = slots_;
     first_end = value_end_;
-    Status s = Status::Ok();
     for (const BatchOp& op : ops) {
       if (!s.ok()) break;
       if (Overridden(op, end)) continue;
@@ -1761,10 +1757,14 @@ Status Store::WriteOps(std::span<const BatchOp> ops, bool batch) {
     if (!voided && unvoided.ok()) unvoided = s;
     const bool free_sector = data_sectors_ < UsableSectors();
     if (!voided || (attempt == 1 && free_sector)) active_closed_ = true;
-    if (s.IsUnavailable() || attempt == 2) {
-      needs_remount_ = !unvoided.ok();
-      return unvoided.ok() ? s : unvoided;
-    }
+    if (s.IsUnavailable() || attempt == 2) break;
+  }
+  if (!s.ok()) {
+    // An attempt that could not be voided may count after all: RAM must
+    // learn from flash which outcome stands, as after a power cut (a
+    // remount asked for earlier in this call stands too).
+    if (!unvoided.ok()) needs_remount_ = true;
+    return unvoided.ok() ? s : unvoided;
   }
 
   // Everything is on flash: update the index, deletes first so that a batch
