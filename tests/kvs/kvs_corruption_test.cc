@@ -1539,6 +1539,29 @@ TEST(KvsRemountTest, ReadErrorWhileCountingLiveBytesIsNotCached) {
   EXPECT_EQ(kvs.GetStats().live_bytes, 8u + 4u);
 }
 
+// Mounts `partition` after activation units were corrected (`repaired` of
+// them, each with bit `bit` flipped): every key of `shadow` reads back, the
+// store writes on over several turns of the ring (keys from `first_key`),
+// and a fresh mount agrees.
+void ExpectRepairedMountWritesOn(FlashPartition& partition, Shadow& shadow,
+                                 uint32_t repaired, Key first_key,
+                                 unsigned bit) {
+  {
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok()) << "bit " << bit;
+    EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "bit " << bit;
+    EXPECT_EQ(kvs.GetStats().corruption_repaired, repaired) << "bit " << bit;
+    for (int i = 0; i < 60; ++i) {
+      const Key k = first_key + i % 3;
+      shadow[k] = MakeValue(50, i);
+      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok()) << "bit " << bit;
+    }
+  }
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok()) << "bit " << bit;
+  EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "bit " << bit;
+}
+
 // A young store (everything in its first sector, so no other activation
 // unit to check a corrected one against) with one flipped bit in that
 // sector's activation unit: every key reads back, and the store goes on
@@ -1558,20 +1581,7 @@ TEST(KvsActivationFlipTest, YoungStoreKeepsEveryKey) {
       }
     }
     flash.FlipBit(8 + bit / 8, bit % 8);  // sector 0, unit 2
-    {
-      KeyValueStore<16> kvs(partition);
-      ASSERT_EQ(kvs.Init(), Status::Ok()) << "bit " << bit;
-      EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "bit " << bit;
-      EXPECT_EQ(kvs.GetStats().corruption_repaired, 1u) << "bit " << bit;
-      for (int i = 0; i < 60; ++i) {  // several turns of the ring
-        const Key k = 4 + i % 3;
-        shadow[k] = MakeValue(50, i);
-        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok()) << bit;
-      }
-    }
-    KeyValueStore<16> again(partition);
-    ASSERT_EQ(again.Init(), Status::Ok()) << "bit " << bit;
-    EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "bit " << bit;
+    ExpectRepairedMountWritesOn(partition, shadow, 1, 4, bit);
   }
 }
 
@@ -1687,20 +1697,7 @@ TEST(KvsActivationFlipTest, EveryDataSectorCorrectedKeepsEveryKey) {
         ++flipped;
       }
       ASSERT_EQ(flipped, puts == 30 ? 2u : 3u) << "the workload changed";
-      {
-        KeyValueStore<16> kvs(partition);
-        ASSERT_EQ(kvs.Init(), Status::Ok()) << "bit " << bit;
-        EXPECT_TRUE(test::MatchesShadow(kvs, shadow)) << "bit " << bit;
-        EXPECT_EQ(kvs.GetStats().corruption_repaired, flipped) << bit;
-        for (int i = 0; i < 60; ++i) {  // several turns of the ring
-          const Key k = 11 + i % 3;
-          shadow[k] = MakeValue(50, i);
-          ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok()) << bit;
-        }
-      }
-      KeyValueStore<16> again(partition);
-      ASSERT_EQ(again.Init(), Status::Ok()) << "bit " << bit;
-      EXPECT_TRUE(test::MatchesShadow(again, shadow)) << "bit " << bit;
+      ExpectRepairedMountWritesOn(partition, shadow, flipped, 11, bit);
     }
   }
 }
