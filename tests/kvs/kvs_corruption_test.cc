@@ -1315,6 +1315,40 @@ TEST(KvsRemountTest, ReadErrorOnABlankPartitionIsInternal) {
   }
 }
 
+// Three cold keys (they move only when the ring turns), then `puts` updates
+// spread over `hot` other keys (3, 4, ...), with 40-byte values.
+void BuildColdAndHot(KeyValueStore<8>& kvs, Shadow& shadow, int puts, Key hot) {
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  for (Key k = 0; k < 3; ++k) {
+    shadow[k] = MakeValue(40, k);
+    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+  }
+  for (int i = 0; i < puts; ++i) {
+    const Key k = 3 + static_cast<Key>(i) % hot;
+    shadow[k] = MakeValue(40, 100 + i);
+    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+  }
+}
+
+// How many updates BuildColdAndHot needs before the next Put of key `next`
+// erases a sector, and which sector (-1 if none within 200).
+template <size_t kSectors>
+std::pair<int, int> FirstReclaimingPut(Key hot, Key next) {
+  for (int p = 0; p < 200; ++p) {
+    RamFlash<1024, kSectors> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    BuildColdAndHot(kvs, shadow, p, hot);
+    flash.ResetCounters();
+    if (!kvs.Put(next, Bytes(MakeValue(40, 999))).ok()) break;
+    for (size_t s = 0; s < kSectors; ++s) {
+      if (flash.sector_erases(s) != 0) return {p, static_cast<int>(s)};
+    }
+  }
+  return {-1, -1};
+}
+
 // A driver may report a failed read as DATA_LOSS. During a Put, DATA_LOSS
 // says the flash would not take the write, so a read failure anywhere in a
 // Put that turns the ring (cold keys copied into the new sector, which the
@@ -1322,41 +1356,26 @@ TEST(KvsRemountTest, ReadErrorOnABlankPartitionIsInternal) {
 // after the copies passed the driver's status through, so such a Put
 // returned DATA_LOSS although the reclaim had committed.
 TEST(KvsRemountTest, ReadErrorDuringAReclaimingPutIsNeverDataLoss) {
-  constexpr int kHotPuts = 200;
-  const auto build = [](KeyValueStore<8>& kvs, Shadow& shadow, int puts) {
-    ASSERT_EQ(kvs.Init(), Status::Ok());
-    for (Key k = 0; k < 3; ++k) {  // cold: they move only when the ring turns
-      shadow[k] = MakeValue(40, k);
-      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-    }
-    for (int i = 0; i < puts; ++i) {
-      shadow[3] = MakeValue(40, 100 + i);
-      ASSERT_EQ(kvs.Put(3, Bytes(shadow[3])), Status::Ok());
-    }
-  };
-  // The first hot Put that erases a sector, and how many reads it makes.
-  int puts = -1;
-  uint64_t reads = 0;
-  for (int p = 0; p < kHotPuts && puts < 0; ++p) {
+  const int puts = FirstReclaimingPut<4>(1, 3).first;
+  ASSERT_GE(puts, 0) << "no Put reclaimed a sector";
+  uint64_t reads = 0;  // of that Put
+  {
     RamFlash<1024, 4> flash;
     FlashPartition partition(flash);
     KeyValueStore<8> kvs(partition);
     Shadow shadow;
-    build(kvs, shadow, p);
+    BuildColdAndHot(kvs, shadow, puts, 1);
     flash.ResetCounters();
     ASSERT_EQ(kvs.Put(3, Bytes(MakeValue(40, 999))), Status::Ok());
-    if (flash.counters().sector_erases == 0) continue;
-    puts = p;
     reads = flash.counters().read_calls;
   }
-  ASSERT_GE(puts, 0) << "no Put reclaimed a sector";
   int failed = 0;
   for (uint64_t n = 0; n < reads; ++n) {
     RamFlash<1024, 4> flash;
     FlashPartition partition(flash);
     KeyValueStore<8> kvs(partition);
     Shadow shadow;
-    build(kvs, shadow, puts);
+    BuildColdAndHot(kvs, shadow, puts, 1);
     const std::string value = MakeValue(40, 999);
     flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n),
                    Status::DataLoss());
@@ -1383,35 +1402,9 @@ TEST(KvsRemountTest, ReadErrorDuringAReclaimingPutIsNeverDataLoss) {
 // on with RAM out of step with the active sector: later writes and a fresh
 // mount must agree with what was acknowledged.
 TEST(KvsRemountTest, ReadErrorWhileFreeingTheOldestSectorAfterARetiredOne) {
-  const auto build = [](KeyValueStore<8>& kvs, Shadow& shadow, int puts) {
-    ASSERT_EQ(kvs.Init(), Status::Ok());
-    for (Key k = 0; k < 3; ++k) {
-      shadow[k] = MakeValue(40, k);
-      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-    }
-    for (int i = 0; i < puts; ++i) {
-      shadow[3 + i % 2] = MakeValue(40, 100 + i);
-      ASSERT_EQ(kvs.Put(3 + i % 2, Bytes(shadow[3 + i % 2])), Status::Ok());
-    }
-  };
-  // The first Put that erases a sector, and that sector.
-  int puts = -1;
-  size_t victim = 0;
-  for (int p = 0; p < 200 && puts < 0; ++p) {
-    RamFlash<1024, 5> flash;
-    FlashPartition partition(flash);
-    KeyValueStore<8> kvs(partition);
-    Shadow shadow;
-    build(kvs, shadow, p);
-    flash.ResetCounters();
-    ASSERT_EQ(kvs.Put(5, Bytes(MakeValue(40, 999))), Status::Ok());
-    for (size_t s = 0; s < 5 && puts < 0; ++s) {
-      if (flash.sector_erases(s) == 0) continue;
-      puts = p;
-      victim = s;
-    }
-  }
+  const auto [puts, victim_sector] = FirstReclaimingPut<5>(2, 5);
   ASSERT_GE(puts, 0) << "no Put reclaimed a sector";
+  const size_t victim = static_cast<size_t>(victim_sector);
   const auto wear = [&](RamFlash<1024, 5>& flash) {
     // Formatting the victim again fails: it is retired.
     flash.SetEndurance(victim, flash.lifetime_erases(victim) + 1,
@@ -1423,7 +1416,7 @@ TEST(KvsRemountTest, ReadErrorWhileFreeingTheOldestSectorAfterARetiredOne) {
     FlashPartition partition(flash);
     KeyValueStore<8> kvs(partition);
     Shadow shadow;
-    build(kvs, shadow, puts);
+    BuildColdAndHot(kvs, shadow, puts, 2);
     wear(flash);
     flash.ResetCounters();
     ASSERT_EQ(kvs.Put(5, Bytes(MakeValue(40, 999))), Status::Ok());
@@ -1435,7 +1428,7 @@ TEST(KvsRemountTest, ReadErrorWhileFreeingTheOldestSectorAfterARetiredOne) {
     FlashPartition partition(flash);
     KeyValueStore<8> kvs(partition);
     Shadow shadow;
-    build(kvs, shadow, puts);
+    BuildColdAndHot(kvs, shadow, puts, 2);
     wear(flash);
     flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n),
                    Status::Internal());
