@@ -1565,14 +1565,7 @@ TEST(KvsActivationFlipTest, YoungStoreKeepsEveryKey) {
     RamFlash<1024, 4> flash;
     FlashPartition partition(flash);
     Shadow shadow;
-    {
-      KeyValueStore<16> kvs(partition);
-      ASSERT_EQ(kvs.Init(), Status::Ok());
-      for (Key k = 1; k <= 3; ++k) {
-        shadow[k] = MakeValue(20, k);
-        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-      }
-    }
+    ASSERT_TRUE(test::WriteRotating(partition, shadow, 3, 1, 3, 20, 1));
     flash.FlipBit(8 + bit / 8, bit % 8);  // sector 0, unit 2
     ExpectRepairedMountWritesOn(partition, shadow, 1, 4, bit);
   }
@@ -1672,15 +1665,7 @@ TEST(KvsActivationFlipTest, EveryDataSectorCorrectedKeepsEveryKey) {
       RamFlash<1024, 4> flash;
       FlashPartition partition(flash);
       Shadow shadow;
-      {
-        KeyValueStore<16> kvs(partition);
-        ASSERT_EQ(kvs.Init(), Status::Ok());
-        for (int i = 0; i < puts; ++i) {
-          const Key k = 1 + i % 10;
-          shadow[k] = MakeValue(40, i);
-          ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-        }
-      }
+      ASSERT_TRUE(test::WriteRotating(partition, shadow, puts, 1, 10, 40, 0));
       uint32_t flipped = 0;
       for (size_t s = 0; s < 4; ++s) {
         std::array<std::byte, 8> unit;

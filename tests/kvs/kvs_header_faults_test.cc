@@ -53,14 +53,7 @@ TEST(KvsHeaderFaultTest,
   RamFlash<1024, 4> flash;
   FlashPartition partition(flash);
   Shadow shadow;
-  {
-    KeyValueStore<16> kvs(partition);
-    ASSERT_EQ(kvs.Init(), Status::Ok());
-    for (Key k = 1; k <= 5; ++k) {
-      shadow[k] = MakeValue(40, k);
-      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-    }
-  }
+  ASSERT_TRUE(test::WriteRotating(partition, shadow, 5, 1, 5, 40, 1));
   ASSERT_EQ(flash.bytes()[1024 + kUnit], std::byte{0xFF}) << "young store";
   const uint16_t slots = CountSlots(flash.bytes(), 1024, 0);
   ASSERT_GE(slots, 5u);
@@ -102,15 +95,7 @@ TEST(KvsHeaderFaultTest,
     RamFlash<1024, 4> flash;
     FlashPartition partition(flash);
     Shadow shadow;
-    {
-      KeyValueStore<16> kvs(partition);
-      ASSERT_EQ(kvs.Init(), Status::Ok());
-      for (int i = 0; i < puts; ++i) {
-        const Key k = 1 + i % 6;
-        shadow[k] = MakeValue(40, 100 + i);
-        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-      }
-    }
+    ASSERT_TRUE(test::WriteRotating(partition, shadow, puts, 1, 6, 40, 100));
     ASSERT_EQ(flash.bytes()[1024 + kUnit], std::byte{0xFF}) << "young store";
     format::ActivationUnit a0;
     ASSERT_EQ(format::DecodeActivationUnit(

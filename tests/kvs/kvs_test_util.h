@@ -76,6 +76,27 @@ inline StatusWithSize GetString(const Store& kvs, Key key, std::string& out,
 
 using Shadow = std::map<Key, std::string>;
 
+// Mounts a store on `partition` and writes `puts` values of `size` bytes to
+// keys first, first + 1, ..., first + keys - 1 in turn (the i-th value is
+// MakeValue(size, tag + i)), recording them in `shadow`.
+inline ::testing::AssertionResult WriteRotating(FlashPartition& partition,
+                                                Shadow& shadow, int puts,
+                                                Key first, Key keys,
+                                                size_t size, uint64_t tag) {
+  KeyValueStore<16> kvs(partition);
+  if (const Status s = kvs.Init(); !s.ok()) {
+    return ::testing::AssertionFailure() << "Init: " << s.str();
+  }
+  for (int i = 0; i < puts; ++i) {
+    const Key k = first + static_cast<Key>(i) % keys;
+    shadow[k] = MakeValue(size, tag + static_cast<uint64_t>(i));
+    if (const Status s = kvs.Put(k, Bytes(shadow[k])); !s.ok()) {
+      return ::testing::AssertionFailure() << "Put " << i << ": " << s.str();
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // Every key of `shadow` reads back exactly; every key in `absent` is
 // NOT_FOUND; the store's size and iteration agree with the shadow.
 inline ::testing::AssertionResult MatchesShadow(const Store& kvs,
