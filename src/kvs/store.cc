@@ -502,6 +502,14 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
   return Status::Ok();
 }
 
+// Sets `unwritten` if `sector` holds no slot (its first slot is erased):
+// nothing was written there after its activation, nor copied there before.
+Status Store::Unwritten(uint32_t sector, bool& unwritten) const {
+  const Result<bool> erased = partition_->IsErased(SlotAddress(sector, 0), 8);
+  unwritten = erased.ok() && *erased;
+  return AsReadFailure(erased.status());
+}
+
 Status Store::DoInit() {
   initialized_ = false;
   needs_remount_ = false;
@@ -519,11 +527,11 @@ Status Store::DoInit() {
   // in state n.
   unsigned fmt_states = 0, act_states = 0;
   UnitState first_fmt = UnitState::kErased;
-  // Activation units corrected by one bit (first 64 sectors): trusted only
-  // if they continue the chain of the units that read cleanly, since a torn
-  // activation write can also come out "repaired" with any sequence. One
-  // flag per sector (in the chunk buffer, unused until pass 2), and how
-  // many are set.
+  // Activation units corrected by one bit: trusted only if they continue
+  // the chain of the units that read cleanly, since a torn activation write
+  // can also come out "repaired" with any sequence. One flag per sector of
+  // the first 64 (in the chunk buffer, unused until pass 2; SectorFacts
+  // checks the others), and how many are set.
   static_assert(kMountChunk >= kScratchSectors);
   std::byte* const repaired_act = m.chunk.data();
   std::fill_n(repaired_act, kScratchSectors, std::byte{0});
@@ -538,13 +546,14 @@ Status Store::DoInit() {
   // The same pair for the corrected units, in case none reads cleanly.
   Candidate pairs[2][2];
   Candidate &best = pairs[0][0], &second = pairs[0][1];
+  // A formatted sector whose activation unit is garbage, if any.
+  uint32_t garbled = kNoLimit;
   for (uint32_t s = 0; s < sectors_; ++s) {
     Units u;
     // A failed read is retried once; after that mount fails rather than
     // guess (a sector taken for damaged would lose data for good).
-    const bool scratch = s < kScratchSectors;
-    Status read = ReadUnits(s, u, scratch);
-    if (!read.ok() && !read.IsUnavailable()) read = ReadUnits(s, u, scratch);
+    Status read = ReadUnits(s, u, true);
+    if (!read.ok() && !read.IsUnavailable()) read = ReadUnits(s, u, true);
     CAIRN_TRY(AsReadFailure(read));
     const UnitState fs = u.fmt_state, as = u.act_state;
     const int repaired = u.repaired;
@@ -562,7 +571,7 @@ Status Store::DoInit() {
           s, u.act.sequence,
           fs != UnitState::kValid || u.fmt.version >= format::kSealVersion,
           true};
-      if (repaired & 2) {
+      if ((repaired & 2) && s < kScratchSectors) {
         repaired_act[s] = std::byte{1};
         ++repaired_count;
       }
@@ -572,6 +581,7 @@ Status Store::DoInit() {
         pair[1] = c;
       }
     }
+    if (fs == UnitState::kValid && as == UnitState::kInvalid) garbled = s;
     if (s == 0) {
       first_fmt = fs;
     } else {
@@ -588,27 +598,39 @@ Status Store::DoInit() {
   // the newest. Several are data sectors with a flipped bit each (retention
   // errors), of which only the newest can instead be a torn activation: the
   // rule below tells that one apart, as it does for units read cleanly.
-  if (!best.any) {
+  const bool corrected = !best.any;
+  if (corrected) {
     best = pairs[1][0];
     second = pairs[1][1];
     repaired_count = 0;
   }
 
-  // A torn activation unit whose random bits pass its CRC-16 (about one
-  // tear in 65,536) names a sequence from nowhere (ReadUnits already drops
-  // one that names more slots than a sector holds, most of them). Such a
-  // unit lies right after the sector that was active when it was written;
-  // if that sector continues a chain and the unit is more than a ring ahead
-  // of it, the unit is the torn one and the chain's head is the newest.
+  // A torn activation unit that checks out (its random bits pass the CRC-16,
+  // about one tear in 65,536; or one-bit correction makes them, about 48 in
+  // 65,536) names a sequence and a slot count from nowhere. It lies right
+  // after the sector that was active when it was written, and mount takes
+  // that sector for the newest instead if
+  // - the unit is more than a ring ahead of it and that sector continues a
+  //   chain (the one behind it is one sequence number lower);
+  // - or the units are corrected ones (none read cleanly) and the newest
+  //   sector holds no slot: nothing was copied into it or written after its
+  //   activation, so the sector before holds all that even a valid unit
+  //   commits, and taking that one for the newest loses nothing. Not for
+  //   units read cleanly: a dead sector (it keeps its old activation, as it
+  //   can neither be erased nor marked) can lie right before an empty newest
+  //   sector, and would be taken for the newest with its stale entries.
+  const uint32_t ahead = best.sequence - second.sequence;
   if (second.any && best.sector == RingNext(second.sector) &&
-      best.sequence - second.sequence > sectors_) {
-    // A corrected unit there counts if it continues the chain `second`
-    // heads, as DoInit's first 64 sectors still hold it at this point.
+      (ahead > sectors_ || corrected)) {
+    // A corrected unit behind `second` counts if it continues the chain
+    // `second` heads, as DoInit's first 64 sectors still hold it here.
     sequence_ = second.sequence;
     SectorInfo before;
     CAIRN_TRY(SectorFacts(m, RingPrev(second.sector), before));
-    if (before.prev_slots != kNotActive &&
-        before.sequence == static_cast<uint16_t>(second.sequence - 1)) {
+    bool torn = ahead > sectors_ && before.prev_slots != kNotActive &&
+                before.sequence == static_cast<uint16_t>(second.sequence - 1);
+    if (!torn && corrected) CAIRN_TRY(Unwritten(best.sector, torn));
+    if (torn) {
       m.torn = best.sector;
       best = second;
     }
@@ -659,9 +681,18 @@ Status Store::DoInit() {
     if (!any_valid && !format_if_unusable_) {
       return Status::FailedPrecondition();  // ours, but another geometry
     }
+    // Told to replace another geometry or a newer format: wipe it.
+    if (!any_valid) return FormatAll(Clear::kWipe);
     // Formatted but never activated: nothing was ever committed, so start
-    // over. Told to replace another geometry or a newer format: wipe it.
-    return FormatAll(any_valid ? Clear::kRecycle : Clear::kWipe);
+    // over. Unless a sector holds slots behind an activation unit that does
+    // not read (retention errors beyond one-bit repair, in a young store's
+    // only data sector): its data is there, and only a format may erase it.
+    if (garbled != kNoLimit) {
+      bool unwritten;
+      CAIRN_TRY(Unwritten(garbled, unwritten));
+      if (!unwritten) return Status::DataLoss();
+    }
+    return FormatAll(Clear::kRecycle);
   }
 
   // The data sectors: walking back through the ring from the newest, each

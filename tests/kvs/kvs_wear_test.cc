@@ -134,5 +134,31 @@ TEST(KvsDeadSectorTest, StaleSectorNeverOutranksTheNewest) {
   }
 }
 
+// The same dead sector in front of a newest sector that holds no slot: with
+// two usable sectors a reclaim copies every live entry into the sector it
+// opens, so that one is empty only when no key is left. Mount takes the
+// sector before an empty newest one for the newest only when no activation
+// unit reads cleanly (bugs 65-67); here that sector is the stale one, whose
+// keys would come back.
+TEST(KvsDeadSectorTest, StaleSectorBeforeAnEmptyNewestSector) {
+  DeadSectorFlash flash;
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  for (int round = 0; round < 8; ++round) {
+    SCOPED_TRACE(testing::Message() << "round " << round);
+    for (int i = 0; i < 12; ++i) {
+      const Key k = static_cast<Key>(i % 4);
+      ASSERT_EQ(kvs.Put(k, Bytes(std::string(60, 'a' + i))), Status::Ok());
+    }
+    if (round == 0) flash.dead = 0;
+    for (Key k = 0; k < 4; ++k) ASSERT_EQ(kvs.Delete(k), Status::Ok());
+    ASSERT_EQ(kvs.ReclaimOne(), Status::Ok());
+    KeyValueStore<16> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok());
+    EXPECT_EQ(again.size(), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace cairn::kvs

@@ -245,6 +245,7 @@ class Store {
   enum class Clear : uint8_t { kNone, kRecycle, kWipe };
   Status FormatAll(Clear clear, uint32_t first = 0);
   Status SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const;
+  Status Unwritten(uint32_t sector, bool& unwritten) const;
   Status ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
                     bool tail_rule);
   Status ApplyRun(uint32_t sector, uint32_t first, uint32_t stop,
