@@ -1,7 +1,10 @@
 // cairn ls | check [--repair] | dump
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -15,9 +18,43 @@ namespace fmtk = kvs::format;
 
 namespace {
 
+// A copy of `image` in which the activation unit of the one sector holding
+// entries behind an unreadable unit (Init's DATA_LOSS when no unit reads)
+// is rewritten as the first activation, so that the library can mount the
+// copy and read them; nullptr if there is no such sector.
+std::unique_ptr<Image> RebuiltActivation(
+    const Image& image, const PartitionSpec& spec,
+    std::vector<std::string>* log = nullptr) {
+  const KvsScan scan = ScanKvs(image, spec);
+  for (const SectorInfo& si : scan.sectors) {
+    if (si.format_state != kvs::format::UnitState::kValid ||
+        si.activation_state != kvs::format::UnitState::kInvalid ||
+        si.slots.empty()) {
+      continue;
+    }
+    std::unique_ptr<Image> copy = image.Clone();
+    std::array<std::byte, 8> unit;
+    kvs::format::EncodeActivationUnit({1, 0}, unit);
+    std::copy(unit.begin(), unit.end(),
+              copy->flash().bytes().begin() + si.address +
+                  kvs::format::UnitSize(image.layout().alignment));
+    if (log) {
+      log->push_back(fmt::format(
+          "rebuilt the unreadable activation unit of sector {} in a copy to "
+          "read its {} entries",
+          si.index, si.slots.size()));
+    }
+    return copy;
+  }
+  return nullptr;
+}
+
 // What a mount by the library says about a kvs partition.
 struct KvsHealth {
   Status mount;
+  // The mount failed (DATA_LOSS), but succeeds on a copy with the
+  // activation unit rebuilt: the rest is what that copy reads.
+  bool rebuilt = false;
   size_t keys = 0;
   std::vector<kvs::Key> lost;  // keys whose Get returns DATA_LOSS
   kvs::Stats stats;
@@ -28,15 +65,22 @@ KvsHealth MountHealth(const Image& original, const PartitionSpec& spec) {
   // --repair must not write back.
   std::unique_ptr<Image> copy = original.Clone();
   KvsHealth h;
-  KvsHandle kvs(*copy, spec);
-  h.mount = kvs.Init();
-  if (!h.mount.ok()) return h;
-  for (kvs::Key key : kvs.Keys()) {
+  auto kvs = std::make_unique<KvsHandle>(*copy, spec);
+  h.mount = kvs->Init();
+  if (h.mount.IsDataLoss()) {
+    if (std::unique_ptr<Image> rebuilt = RebuiltActivation(original, spec)) {
+      copy = std::move(rebuilt);
+      kvs = std::make_unique<KvsHandle>(*copy, spec);
+      h.rebuilt = kvs->Init().ok();
+    }
+  }
+  if (!h.mount.ok() && !h.rebuilt) return h;
+  for (kvs::Key key : kvs->Keys()) {
     ++h.keys;
     Bytes value;
-    if (kvs.TryGet(key, value).IsDataLoss()) h.lost.push_back(key);
+    if (kvs->TryGet(key, value).IsDataLoss()) h.lost.push_back(key);
   }
-  h.stats = kvs.store().GetStats();
+  h.stats = kvs->store().GetStats();
   return h;
 }
 
@@ -71,7 +115,15 @@ std::vector<Finding> CheckKvs(const Image& image, const PartitionSpec& spec,
     out.push_back(f);
   }
   size_t base = size_t{spec.first_sector} * image.layout().sector_size;
-  if (!health.mount.ok()) {
+  if (health.rebuilt) {
+    out.push_back(
+        {Severity::kProblem, spec.name, base,
+         fmt::format("the store cannot be mounted ({}); its {} keys read "
+                     "back from a copy with the activation unit rebuilt, as "
+                     "check --repair does",
+                     health.mount.str(), health.keys),
+         "every key of the partition, until it is repaired"});
+  } else if (!health.mount.ok()) {
     out.push_back(
         {Severity::kLoss, spec.name, base,
          fmt::format("the store cannot be mounted ({})", health.mount.str()),
@@ -124,10 +176,19 @@ std::vector<Finding> CheckBlob(Image& image, const PartitionSpec& spec) {
 
 std::vector<Finding> CheckAll(Image& image) {
   std::vector<Finding> all;
+  // Blobs are checked as they read once their metadata partitions are
+  // repaired: with an activation unit rebuilt where a repair rebuilds it.
+  std::unique_ptr<Image> view;
   for (const PartitionSpec& p : image.layout().partitions) {
-    std::vector<Finding> f = p.kind == PartitionKind::kKvs
-                                 ? CheckKvs(image, p)
-                                 : CheckBlob(image, p);
+    if (p.kind != PartitionKind::kKvs) continue;
+    KvsHealth health;
+    std::vector<Finding> f = CheckKvs(image, p, &health);
+    all.insert(all.end(), f.begin(), f.end());
+    if (health.rebuilt) view = RebuiltActivation(view ? *view : image, p);
+  }
+  for (const PartitionSpec& p : image.layout().partitions) {
+    if (p.kind != PartitionKind::kBlob) continue;
+    std::vector<Finding> f = CheckBlob(view ? *view : image, p);
     all.insert(all.end(), f.begin(), f.end());
   }
   return all;
@@ -155,16 +216,25 @@ std::vector<std::string> RepairKvs(Image& image, const PartitionSpec& spec) {
   std::vector<std::string> log;
   KvsHandle kvs(image, spec);
   Status s = kvs.Init();
+  // With entries behind an unreadable activation unit, mount refuses
+  // (DATA_LOSS): the keys are read from a copy with the unit rebuilt.
+  std::unique_ptr<Image> rebuilt;
+  std::unique_ptr<KvsHandle> copy;
+  if (s.IsDataLoss() && (rebuilt = RebuiltActivation(image, spec, &log))) {
+    copy = std::make_unique<KvsHandle>(*rebuilt, spec);
+    s = copy->Init();
+  }
   if (!s.ok()) {
     throw Error(kExitDataLoss,
                 fmt::format("cannot repair '{}': the store cannot be mounted "
                             "({}); nothing was changed",
                             spec.name, s.str()));
   }
+  const KvsHandle& source = copy ? *copy : kvs;
   std::vector<std::pair<kvs::Key, Bytes>> keep;
-  for (kvs::Key key : kvs.Keys()) {
+  for (kvs::Key key : source.Keys()) {
     Bytes value;
-    Status g = kvs.TryGet(key, value);
+    Status g = source.TryGet(key, value);
     if (g.ok()) {
       keep.emplace_back(key, std::move(value));
     } else {

@@ -249,13 +249,19 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
     }
     return s;
   };
-  // As mount does: a torn activation unit that passed its CRC-16 by chance
-  // right after a chain's head, more than a ring ahead of it, is not the
-  // newest sector (it shows as a stale sector outside the ring).
-  if (any_second && newest == next(second) && newest_seq - second_seq > n) {
+  // As mount does: a torn activation unit that checks out right after a
+  // chain's head is not the newest sector (it shows as a stale sector
+  // outside the ring) if it is more than a ring ahead of that head and the
+  // head continues a chain, or if it is a corrected unit (none read
+  // cleanly) and its sector holds no slot.
+  const bool corrected = pair == picks[1];
+  if (any_second && newest == next(second) &&
+      (newest_seq - second_seq > n || corrected)) {
     const SectorInfo& before = scan.sectors[prev(second)];
-    if (before.activation_state == UnitState::kValid &&
-        before.activation.sequence == second_seq - 1) {
+    if ((newest_seq - second_seq > n &&
+         before.activation_state == UnitState::kValid &&
+         before.activation.sequence == second_seq - 1) ||
+        (corrected && scan.sectors[newest].slots.empty())) {
       newest = second;
       newest_seq = second_seq;
     }
@@ -283,6 +289,7 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   }
 
   bool all_erased_partition = true;
+  bool unreadable_activation = false;  // entries behind it, reported
   for (const SectorInfo& si : scan.sectors) {
     std::span<const std::byte> sec = flash.subspan(si.address, S);
     const bool sector_erased = AllErased(sec, erased);
@@ -328,6 +335,15 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
             fmt::format("stale sector (sequence {}) outside the ring, left by "
                         "an interrupted reclaim; erased when reused",
                         si.activation.sequence));
+      } else if (si.activation_state == UnitState::kInvalid && !any_active &&
+                 !si.slots.empty()) {
+        unreadable_activation = true;
+        add(Severity::kProblem, a + unit,
+            fmt::format("activation unit unreadable (more than one flipped "
+                        "bit) in front of {} entries: Init() refuses the "
+                        "store (DATA_LOSS); check --repair reads them from a "
+                        "copy with the unit rebuilt",
+                        si.slots.size()));
       } else if (si.activation_state == UnitState::kInvalid) {
         add(Severity::kNote, a + unit,
             "unused sector with a torn activation unit (an interrupted "
@@ -452,7 +468,7 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
       scan.findings.clear();
       add(Severity::kNote, size_t{spec.first_sector} * S,
           "partition is erased; the store formats it on first use");
-    } else {
+    } else if (!unreadable_activation) {
       add(Severity::kProblem, size_t{spec.first_sector} * S,
           "no activated sector: not a usable key-value store");
     }

@@ -129,6 +129,32 @@ has "second value"
 expect 0 kv get retention.img fill.40
 has "0000000000"
 
+# 1h. Two flipped bits in the activation unit of a young store's only data
+#     sector: no unit reads, even with one bit corrected. Mount used to take
+#     the partition for one formatted but never activated and format it
+#     again, erasing every value; it now refuses (DATA_LOSS) and leaves the
+#     flash as it is. check says so, and --repair reads the entries from a
+#     copy with that unit rebuilt, then writes the store again.
+expect 0 image create young2.img --layout "$HERE/layout.json"
+expect 0 kv put young2.img wifi.ssid "young value"
+expect 0 kv put young2.img wifi.pass "hunter2"
+$DAMAGE flip young2.img 8 0 >/dev/null
+$DAMAGE flip young2.img 13 6 >/dev/null
+cp young2.img young2.before
+expect 12 check young2.img
+has "activation unit unreadable"
+expect 10 kv get young2.img wifi.ssid
+same young2.img young2.before
+expect 0 check young2.img --repair
+has "rebuilt the unreadable activation unit of sector 0"
+has "2 keys kept"
+expect 0 check young2.img
+has "result: OK"
+expect 0 kv get young2.img wifi.ssid
+has "young value"
+expect 0 kv get young2.img wifi.pass
+has "hunter2"
+
 # 2. A flipped bit in a live value: DATA LOSS for that key only.
 cp base.img flip.img
 read -r slot value size < <($DAMAGE find flip.img device.serial | tail -1)
