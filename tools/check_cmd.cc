@@ -21,32 +21,37 @@ namespace {
 // A copy of `image` in which the activation unit of the one sector holding
 // entries behind an unreadable unit (Init's DATA_LOSS when no unit reads)
 // is rewritten as the first activation, so that the library can mount the
-// copy and read them; nullptr if there is no such sector.
+// copy and read them; nullptr if there is no such sector, or more than one
+// (their order and slot counts are lost with their units: a copy that
+// guessed could read older values as current).
 std::unique_ptr<Image> RebuiltActivation(
     const Image& image, const PartitionSpec& spec,
     std::vector<std::string>* log = nullptr) {
   const KvsScan scan = ScanKvs(image, spec);
+  const SectorInfo* garbled = nullptr;
   for (const SectorInfo& si : scan.sectors) {
     if (si.format_state != kvs::format::UnitState::kValid ||
         si.activation_state != kvs::format::UnitState::kInvalid ||
         si.slots.empty()) {
       continue;
     }
-    std::unique_ptr<Image> copy = image.Clone();
-    std::array<std::byte, 8> unit;
-    kvs::format::EncodeActivationUnit({1, 0}, unit);
-    std::copy(unit.begin(), unit.end(),
-              copy->flash().bytes().begin() + si.address +
-                  kvs::format::UnitSize(image.layout().alignment));
-    if (log) {
-      log->push_back(fmt::format(
-          "rebuilt the unreadable activation unit of sector {} in a copy to "
-          "read its {} entries",
-          si.index, si.slots.size()));
-    }
-    return copy;
+    if (garbled != nullptr) return nullptr;
+    garbled = &si;
   }
-  return nullptr;
+  if (garbled == nullptr) return nullptr;
+  std::unique_ptr<Image> copy = image.Clone();
+  std::array<std::byte, 8> unit;
+  kvs::format::EncodeActivationUnit({1, 0}, unit);
+  std::copy(unit.begin(), unit.end(),
+            copy->flash().bytes().begin() + garbled->address +
+                kvs::format::UnitSize(image.layout().alignment));
+  if (log) {
+    log->push_back(fmt::format(
+        "rebuilt the unreadable activation unit of sector {} in a copy to "
+        "read its {} entries",
+        garbled->index, garbled->slots.size()));
+  }
+  return copy;
 }
 
 // What a mount by the library says about a kvs partition.
@@ -286,15 +291,16 @@ int CmdCheck(const std::string& path, const ImageOptions& options, bool repair,
   std::vector<std::string> log;
   std::vector<Finding> after;
   if (repair && problems) {
-    // Blobs first (their metadata lives in a kvs partition), then kvs.
+    // Blobs first (their metadata lives in a kvs partition), then kvs, then
+    // the blobs whose metadata could not be read before.
+    std::vector<const PartitionSpec*> blobs_later;
     for (const PartitionSpec& p : image->layout().partitions) {
       if (p.kind != PartitionKind::kBlob) continue;
       try {
         std::vector<std::string> l = RepairBlob(*image, p);
         log.insert(log.end(), l.begin(), l.end());
-      } catch (const Error& e) {
-        log.push_back(
-            fmt::format("blob '{}' left as is: {}", p.name, e.what()));
+      } catch (const Error&) {
+        blobs_later.push_back(&p);
       }
     }
     for (const PartitionSpec& p : image->layout().partitions) {
@@ -306,6 +312,15 @@ int CmdCheck(const std::string& path, const ImageOptions& options, bool repair,
       if (!damaged) continue;
       std::vector<std::string> l = RepairKvs(*image, p);
       log.insert(log.end(), l.begin(), l.end());
+    }
+    for (const PartitionSpec* p : blobs_later) {
+      try {
+        std::vector<std::string> l = RepairBlob(*image, *p);
+        log.insert(log.end(), l.begin(), l.end());
+      } catch (const Error& e) {
+        log.push_back(
+            fmt::format("blob '{}' left as is: {}", p->name, e.what()));
+      }
     }
     after = CheckAll(*image);
     if (Worst(after) != Severity::kNote &&

@@ -341,8 +341,7 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
         add(Severity::kProblem, a + unit,
             fmt::format("activation unit unreadable (more than one flipped "
                         "bit) in front of {} entries: Init() refuses the "
-                        "store (DATA_LOSS); check --repair reads them from a "
-                        "copy with the unit rebuilt",
+                        "store (DATA_LOSS)",
                         si.slots.size()));
       } else if (si.activation_state == UnitState::kInvalid) {
         add(Severity::kNote, a + unit,

@@ -414,12 +414,14 @@ Status Store::Format() {
   // A mounted ring is erased from its oldest sector on, the active one last:
   // a cut part way leaves its newest sectors, so a key reads its last value
   // or nothing, never an older one.
-  // A store that was never mounted learns its ring first.
+  // A store that was never mounted learns its ring first; a mount that
+  // fails once it has found the newest sector (the index ran full), or data
+  // behind an unreadable activation unit, leaves `active_` right before the
+  // sector to erase first (where a torn activation may lie).
   if (!initialized_) DoInit().IgnoreError();
-  const uint32_t first = initialized_ ? RingNext(active_) : 0;
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
-  return FormatAll(Clear::kRecycle, first);
+  return FormatAll(Clear::kRecycle, active_ + 1u);
 }
 
 // What mount keeps of a sector's header: a valid activation unit's sequence
@@ -482,7 +484,8 @@ void Store::DecodeUnits(Units& u) const {
   }
 }
 
-Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
+Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info,
+                          bool* corrected) const {
   info = {1, kNotActive};
   if (sector == m.torn) return Status::Ok();
   if (sector < kScratchSectors) {
@@ -498,6 +501,7 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const {
   if (!(u.repaired & 2) || facts.prev_slots == kNotActive ||
       (below != 0 && below < sectors_)) {
     info = facts;
+    if (corrected != nullptr) *corrected = u.repaired & 2;
   }
   return Status::Ok();
 }
@@ -541,15 +545,18 @@ Status Store::DoInit() {
   // rule unless its format unit reads as an older version.
   struct Candidate {
     uint32_t sector = 0, sequence = 0;
+    uint16_t prev_slots = 0;
     bool tail_rule = true, any = false;
   };
   // The same pair for the corrected units, in case none reads cleanly.
   Candidate pairs[2][2];
   Candidate &best = pairs[0][0], &second = pairs[0][1];
-  // A formatted sector whose activation unit is garbage, if any.
+  // A formatted sector whose activation unit is garbage with a slot after
+  // it, if any.
   uint32_t garbled = kNoLimit;
   for (uint32_t s = 0; s < sectors_; ++s) {
     Units u;
+    const bool scratch = s < kScratchSectors;
     // A failed read is retried once; after that mount fails rather than
     // guess (a sector taken for damaged would lose data for good).
     Status read = ReadUnits(s, u, true);
@@ -561,17 +568,19 @@ Status Store::DoInit() {
     // unreadable, is corruption (a torn unit of a sector in transit is not).
     if (repaired || (as == UnitState::kValid && fs == UnitState::kInvalid)) {
       ++corruption_found_;
-      corruption_repaired_ += (repaired & 1) + (repaired >> 1);
+      // A corrected activation unit counts once mount keeps it (below, and
+      // in pass 2 past the first 64 sectors).
+      corruption_repaired_ += repaired & 1;
     }
     const SectorInfo info = Facts(u);
     if (fs == UnitState::kBad) {
       NoteBad(s);
     } else if (info.prev_slots != kNotActive) {
       Candidate c{
-          s, u.act.sequence,
+          s, u.act.sequence, u.act.prev_slots,
           fs != UnitState::kValid || u.fmt.version >= format::kSealVersion,
           true};
-      if ((repaired & 2) && s < kScratchSectors) {
+      if ((repaired & 2) && scratch) {
         repaired_act[s] = std::byte{1};
         ++repaired_count;
       }
@@ -581,7 +590,14 @@ Status Store::DoInit() {
         pair[1] = c;
       }
     }
-    if (fs == UnitState::kValid && as == UnitState::kInvalid) garbled = s;
+    // Only one with a slot after it matters; a torn activation that
+    // committed nothing (no slot) may lie in any other sector.
+    if (garbled == kNoLimit && fs == UnitState::kValid &&
+        as == UnitState::kInvalid) {
+      bool unwritten;
+      CAIRN_TRY(Unwritten(s, unwritten));
+      if (!unwritten) garbled = s;
+    }
     if (s == 0) {
       first_fmt = fs;
     } else {
@@ -589,7 +605,7 @@ Status Store::DoInit() {
     }
     act_states |= Bit(as);
     any_magic |= format::HasMagic(std::span(u.raw).first<8>());
-    if (s < kScratchSectors) m.info[s] = info;
+    if (scratch) m.info[s] = info;
   }
 
   // With no unit read cleanly, the corrected ones are all there is. A single
@@ -602,7 +618,6 @@ Status Store::DoInit() {
   if (corrected) {
     best = pairs[1][0];
     second = pairs[1][1];
-    repaired_count = 0;
   }
 
   // A torn activation unit that checks out (its random bits pass the CRC-16,
@@ -612,13 +627,15 @@ Status Store::DoInit() {
   // that sector for the newest instead if
   // - the unit is more than a ring ahead of it and that sector continues a
   //   chain (the one behind it is one sequence number lower);
-  // - or the units are corrected ones (none read cleanly) and the newest
-  //   sector holds no slot: nothing was copied into it or written after its
-  //   activation, so the sector before holds all that even a valid unit
-  //   commits, and taking that one for the newest loses nothing. Not for
-  //   units read cleanly: a dead sector (it keeps its old activation, as it
-  //   can neither be erased nor marked) can lie right before an empty newest
-  //   sector, and would be taken for the newest with its stale entries.
+  // - or the units are corrected ones (none read cleanly), the newest names
+  //   slots before it and its sector holds no slot: nothing was copied into
+  //   it or written after its activation, so the sector before holds all
+  //   that even a valid unit commits, and taking that one for the newest
+  //   loses nothing. A dead sector (it can neither be erased nor marked, so
+  //   it keeps its old activation) can lie right before an empty newest
+  //   sector, and would be taken for the newest with its stale entries:
+  //   hence not for units read cleanly, nor for a first activation (after a
+  //   format), which names no slots.
   const uint32_t ahead = best.sequence - second.sequence;
   if (second.any && best.sector == RingNext(second.sector) &&
       (ahead > sectors_ || corrected)) {
@@ -629,7 +646,9 @@ Status Store::DoInit() {
     CAIRN_TRY(SectorFacts(m, RingPrev(second.sector), before));
     bool torn = ahead > sectors_ && before.prev_slots != kNotActive &&
                 before.sequence == static_cast<uint16_t>(second.sequence - 1);
-    if (!torn && corrected) CAIRN_TRY(Unwritten(best.sector, torn));
+    if (!torn && corrected && best.prev_slots != 0) {
+      CAIRN_TRY(Unwritten(best.sector, torn));
+    }
     if (torn) {
       m.torn = best.sector;
       best = second;
@@ -638,14 +657,16 @@ Status Store::DoInit() {
   sequence_ = best.sequence;
 
   for (uint32_t s = 0; repaired_count != 0 && s < kScratchSectors; ++s) {
-    if (repaired_act[s] == std::byte{0}) continue;
+    if (repaired_act[s] == std::byte{0} || s == m.torn) continue;
     const uint16_t below =
         static_cast<uint16_t>(sequence_ + 1 - m.info[s].sequence);
     // Only inside the chain: a unit claiming to be the newest cannot be
     // told from garbage that a later activation made look like a successor.
-    if (below == 0 || below >= sectors_) {
+    // With no unit read cleanly the corrected ones are the chain.
+    if (!corrected && (below == 0 || below >= sectors_)) {
       m.info[s] = {1, kNotActive};
-      --corruption_repaired_;
+    } else {
+      ++corruption_repaired_;
     }
   }
 
@@ -688,9 +709,9 @@ Status Store::DoInit() {
     // not read (retention errors beyond one-bit repair, in a young store's
     // only data sector): its data is there, and only a format may erase it.
     if (garbled != kNoLimit) {
-      bool unwritten;
-      CAIRN_TRY(Unwritten(garbled, unwritten));
-      if (!unwritten) return Status::DataLoss();
+      // Format() erases from the sector after `active_` on: this one first.
+      active_ = static_cast<uint16_t>((garbled == 0 ? sectors_ : garbled) - 1);
+      return Status::DataLoss();
     }
     return FormatAll(Clear::kRecycle);
   }
@@ -743,7 +764,8 @@ Status Store::DoInit() {
   };
   for (uint32_t s = oldest, d = data_sectors_; d-- > 0; s = RingNext(s)) {
     SectorInfo info;
-    CAIRN_TRY(SectorFacts(m, s, info));
+    bool corrected_unit = false;
+    CAIRN_TRY(SectorFacts(m, s, info, &corrected_unit));
     if (ahead_of_last(info) == 0) {
       if (info.prev_slots == kNotActive && info.sequence == 1) {
         // A destroyed data sector: any key whose newest entry is older may
@@ -753,6 +775,7 @@ Status Store::DoInit() {
       }
       continue;
     }
+    corruption_repaired_ += corrected_unit;
     last = info.sequence;
     uint32_t limit = kNoLimit;
     for (uint32_t t = s; d > 0 && t != active_;) {

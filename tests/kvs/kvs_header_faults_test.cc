@@ -261,5 +261,218 @@ TEST(KvsHeaderFaultTest, EveryDataSectorCorrectedInARingOfMoreThan64) {
   EXPECT_EQ(kvs.GetStats().corruption_repaired, 66u);
 }
 
+// ---- from the review of the fixes of bugs 65-67 (rule 1: DATA_LOSS behind
+// a garbage unit; rule 2: an empty corrected newest sector gives way; rule
+// 3: pass 1 corrects every sector); docs/reliability.md, bugs 68-71 ----
+
+// True if the 8 bytes at `at` are all erased (0xFF).
+bool ErasedAt(std::span<const std::byte> image, size_t at) {
+  return std::all_of(image.begin() + at, image.begin() + at + 8,
+                     [](std::byte b) { return b == std::byte{0xFF}; });
+}
+
+// The state of `sector`'s activation unit: erased, valid (possibly after
+// one-bit correction) or garbage.
+format::UnitState ActivationState(std::span<const std::byte> image,
+                                  size_t sector_size, uint32_t sector) {
+  std::array<std::byte, 8> raw;
+  std::copy_n(image.begin() + sector * sector_size + kUnit, 8, raw.begin());
+  format::ActivationUnit u;
+  format::UnitState st = format::DecodeActivationUnit(raw, std::byte{0xFF}, u);
+  for (int bit = 0; st == format::UnitState::kInvalid && bit < 64; ++bit) {
+    std::array<std::byte, 8> c = raw;
+    c[bit / 8] ^= std::byte(1 << (bit % 8));
+    if (format::DecodeActivationUnit(c, std::byte{0xFF}, u) ==
+        format::UnitState::kValid) {
+      st = format::UnitState::kValid;
+    }
+  }
+  return st;
+}
+
+// Rule 1 looked at one garbage unit only, the last one in sector order. A
+// young store fills sector 0 and a power cut tears the activation of sector
+// 1 (garbage, no slot after it: nothing committed, sector 0 stays the
+// newest). Later two retention errors hit sector 0's unit: this is exactly
+// the young store rule 1 protects, but mount checked only sector 1's unit
+// (the last garbage one), found it empty and formatted the partition,
+// erasing every value. Pass 1 now notes the first garbage unit with a slot
+// after it.
+TEST(KvsHeaderFaultReviewTest, YoungStoreBehindTwoFlipsWithATornSector1) {
+  constexpr int kKeys = 6;
+  // How many puts fit sector 0: the next one opens sector 1.
+  int fill = 0;
+  {
+    RamFlash<1024, 4> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    while (ErasedAt(flash.bytes(), 1024 + kUnit)) {
+      ASSERT_LT(fill, 100);
+      ASSERT_EQ(kvs.Put(fill % kKeys, Bytes(MakeValue(40, fill))),
+                Status::Ok());
+      ++fill;
+    }
+    --fill;
+  }
+  bool found = false;
+  for (uint64_t cut = 0; cut < 40 && !found; ++cut) {
+    for (const TearMode mode : {TearMode::kPrefix, TearMode::kRandomBits}) {
+      RamFlash<1024, 4> flash;
+      FlashPartition partition(flash);
+      Shadow shadow;
+      {
+        KeyValueStore<16> kvs(partition);
+        ASSERT_EQ(kvs.Init(), Status::Ok());
+        for (int i = 0; i < fill; ++i) {
+          shadow[i % kKeys] = MakeValue(40, i);
+          ASSERT_EQ(kvs.Put(i % kKeys, Bytes(shadow[i % kKeys])), Status::Ok());
+        }
+        flash.CutPowerAt(cut, mode);
+        kvs.Put(fill % kKeys, Bytes(MakeValue(40, fill))).IgnoreError();
+        flash.ClearFaults();
+        flash.PowerOn();
+      }
+      // A cut in sector 1's activation that left garbage and no slot.
+      if (ActivationState(flash.bytes(), 1024, 1) !=
+              format::UnitState::kInvalid ||
+          !ErasedAt(flash.bytes(), 1024 + 2 * kUnit)) {
+        continue;
+      }
+      {  // the power-cut state alone mounts with every key
+        KeyValueStore<16> kvs(partition);
+        ASSERT_EQ(kvs.Init(), Status::Ok());
+        ASSERT_TRUE(test::MatchesShadow(kvs, shadow));
+      }
+      found = true;
+      const uint16_t slots = CountSlots(flash.bytes(), 1024, 0);
+      flash.FlipBit(kUnit + 0, 3);  // two retention errors in sector 0's unit
+      flash.FlipBit(kUnit + 5, 6);
+      KeyValueStore<16> kvs(partition);
+      const Status init = kvs.Init();
+      EXPECT_EQ(CountSlots(flash.bytes(), 1024, 0), slots)
+          << "Init erased the only data sector (it returned " << init.str()
+          << ", cut " << cut << ")";
+      EXPECT_EQ(init, Status::DataLoss());
+      break;
+    }
+  }
+  ASSERT_TRUE(found) << "no torn activation of sector 1 found";
+}
+
+// Rule 1 turns a state that power cuts alone leave into an Init() that
+// fails. A full ring (data in sectors 0-2) opens sector 3: a reclaim copies
+// sector 0's live entries into it and a cut tears its activation (sector 2
+// stays the newest, sector 3 holds copies behind a garbage unit). The
+// application then mounts with a smaller index (RESOURCE_EXHAUSTED) and
+// calls Format(), which, with nothing mounted, erases from sector 0 on; a
+// second cut before it reaches sector 3 left no activation unit but sector
+// 3's garbage one with slots behind it, and every later Init() returned
+// DATA_LOSS (before rule 1 it formatted the partition, which is what the
+// interrupted Format() asked for). Format() now starts after the newest
+// sector that the failed mount found, as it does on a mounted store, so
+// sector 3 goes first.
+TEST(KvsHeaderFaultReviewTest, InterruptedFormatAfterATornReclaimStillMounts) {
+  // Five cold keys, then six rotating ones: put `i`.
+  const auto put = [](Store& kvs, int i) {
+    const Key k = i < 5 ? 100 + i : (i - 5) % 6;
+    return kvs.Put(k, Bytes(MakeValue(40, i)));
+  };
+  const auto puts = [&](Store& kvs, int n) {
+    for (int i = 0; i < n; ++i) {
+      if (const Status s = put(kvs, i); !s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+  // The put that opens sector 3.
+  int open3 = 0;
+  {
+    RamFlash<1024, 4> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    for (; ErasedAt(flash.bytes(), 3 * 1024 + kUnit); ++open3) {
+      ASSERT_LT(open3, 400);
+      ASSERT_EQ(put(kvs, open3), Status::Ok());
+    }
+    --open3;
+  }
+  // A cut in that put which tears sector 3's activation behind its copies.
+  std::optional<uint64_t> reclaim_cut;
+  for (uint64_t cut = 0; cut < 200 && !reclaim_cut; ++cut) {
+    RamFlash<1024, 4> flash;
+    FlashPartition partition(flash);
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    ASSERT_EQ(puts(kvs, open3), Status::Ok());
+    flash.CutPowerAt(cut, TearMode::kPrefix);
+    put(kvs, open3).IgnoreError();
+    if (ActivationState(flash.bytes(), 1024, 3) ==
+            format::UnitState::kInvalid &&
+        !ErasedAt(flash.bytes(), 3 * 1024 + 2 * kUnit)) {
+      reclaim_cut = cut;
+    }
+  }
+  ASSERT_TRUE(reclaim_cut) << "no torn reclaim activation found";
+
+  int data_loss = 0;
+  for (uint64_t cut = 0; cut < 60; ++cut) {
+    RamFlash<1024, 4> flash;
+    FlashPartition partition(flash);
+    {
+      KeyValueStore<16> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      ASSERT_EQ(puts(kvs, open3), Status::Ok());
+      flash.CutPowerAt(*reclaim_cut, TearMode::kPrefix);
+      put(kvs, open3).IgnoreError();
+      flash.ClearFaults();
+      flash.PowerOn();
+    }
+    {
+      KeyValueStore<4> small(partition);  // 11 keys do not fit
+      ASSERT_EQ(small.Init(), Status::ResourceExhausted());
+      flash.CutPowerAt(cut, TearMode::kPrefix);
+      small.Format().IgnoreError();
+      flash.ClearFaults();
+      flash.PowerOn();
+    }
+    KeyValueStore<16> kvs(partition);
+    const Status init = kvs.Init();
+    EXPECT_TRUE(init.ok()) << "cut " << cut << " in Format(): Init() returned "
+                           << init.str();
+    data_loss += init.IsDataLoss();
+  }
+  EXPECT_EQ(data_loss, 0);
+}
+
+// Rule 3 counted the correction of every sector's activation unit in pass
+// 1, but only sectors 0-63 took the count back when the corrected unit was
+// dropped (outside the chain). In a ring of 70, a flipped bit in the active
+// sector's unit loses that sector (docs/format.md: a damaged active sector
+// header) and was reported as repaired when the sector was 64 or above.
+// Corrections past sector 63 now count when pass 2 takes the sector.
+TEST(KvsHeaderFaultReviewTest, DroppedCorrectedUnitPast64IsNotCountedRepaired) {
+  for (const uint32_t active : {20u, 66u}) {
+    SCOPED_TRACE(testing::Message() << "active sector " << active);
+    RamFlash<256, 70> flash;
+    FlashPartition partition(flash);
+    {
+      KeyValueStore<64> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      for (int n = 0; ErasedAt(flash.bytes(), active * 256 + kUnit); ++n) {
+        ASSERT_LT(n, 5000);
+        ASSERT_EQ(kvs.Put(n % 40, Bytes(MakeValue(24, n))), Status::Ok());
+      }
+      ASSERT_EQ(kvs.Put(77, Bytes(MakeValue(24, 1))), Status::Ok());
+    }
+    flash.FlipBit(active * 256 + kUnit + 4, 1);
+    KeyValueStore<64> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    const Stats st = kvs.GetStats();
+    EXPECT_EQ(st.corruption_found, 1u);
+    EXPECT_EQ(st.corruption_repaired, 0u) << "the unit was dropped, not used";
+  }
+}
+
 }  // namespace
 }  // namespace cairn::kvs

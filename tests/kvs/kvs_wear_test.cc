@@ -160,5 +160,44 @@ TEST(KvsDeadSectorTest, StaleSectorBeforeAnEmptyNewestSector) {
   }
 }
 
+// The corrected-unit form of the test above (review of bugs 65-67): after
+// Format() the dead sector 0 keeps its old activation right before sector
+// 1, the new store's empty newest sector. One retention error in each of
+// the two units leaves no unit that reads cleanly, and mount's rule for an
+// empty corrected newest sector takes the stale sector for the newest: its
+// keys come back as OK after the application formatted them away. Without
+// that rule the newest corrected unit (sector 1) wins and the store is empty.
+TEST(KvsDeadSectorTest, StaleSectorBeforeAnEmptyNewestSectorWithTwoFlips) {
+  DeadSectorFlash flash;
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  for (int i = 0; flash.bytes()[8] == std::byte{0xFF} || i < 40; ++i) {
+    ASSERT_LT(i, 1000);
+    ASSERT_EQ(
+        kvs.Put(static_cast<Key>(i % 4), Bytes(std::string(60, 'a' + i % 26))),
+        Status::Ok());
+  }
+  flash.dead = 0;
+  ASSERT_EQ(kvs.Format(), Status::Ok());
+  ASSERT_EQ(kvs.size(), 0u);
+  // Sector 0 (dead) still holds an activation unit and slots; sector 1 is
+  // the new store's only data sector, with no slot.
+  ASSERT_NE(flash.bytes()[8], std::byte{0xFF});
+  ASSERT_NE(flash.bytes()[16], std::byte{0xFF});
+  ASSERT_NE(flash.bytes()[1024 + 8], std::byte{0xFF});
+  ASSERT_EQ(flash.bytes()[1024 + 16], std::byte{0xFF});
+  {
+    KeyValueStore<16> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok());
+    ASSERT_EQ(again.size(), 0u);
+  }
+  flash.FlipBit(8 + 4, 2);  // a retention error in each activation unit
+  flash.FlipBit(1024 + 8 + 1, 5);
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_EQ(again.size(), 0u) << "formatted keys came back";
+}
+
 }  // namespace
 }  // namespace cairn::kvs

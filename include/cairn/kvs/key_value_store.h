@@ -244,7 +244,8 @@ class Store {
   // leaves nothing of it that could pass for data).
   enum class Clear : uint8_t { kNone, kRecycle, kWipe };
   Status FormatAll(Clear clear, uint32_t first = 0);
-  Status SectorFacts(Mount& m, uint32_t sector, SectorInfo& info) const;
+  Status SectorFacts(Mount& m, uint32_t sector, SectorInfo& info,
+                     bool* corrected = nullptr) const;
   Status Unwritten(uint32_t sector, bool& unwritten) const;
   Status ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
                     bool tail_rule);
