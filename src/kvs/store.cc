@@ -417,8 +417,9 @@ Status Store::Format() {
   // A store that was never mounted learns its ring first; a mount that
   // fails once it has found the newest sector (the index ran full), or data
   // behind an unreadable activation unit, leaves `active_` right before the
-  // sector to erase first (where a torn activation may lie).
-  if (!initialized_) DoInit().IgnoreError();
+  // sector to erase first (where a torn activation may lie). A failed read
+  // may have hidden the newest sector: then nothing is erased.
+  if (!initialized_ && DoInit().IsInternal()) return Status::Internal();
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
   return FormatAll(Clear::kRecycle, active_ + 1u);
@@ -628,11 +629,12 @@ Status Store::DoInit() {
   // - the unit is more than a ring ahead of it and that sector continues a
   //   chain (the one behind it is one sequence number lower);
   // - or the units are corrected ones (none read cleanly), the newest names
-  //   slots before it and its sector holds no slot: nothing was copied into
-  //   it or written after its activation, so the sector before holds all
-  //   that even a valid unit commits, and taking that one for the newest
-  //   loses nothing. A dead sector (it can neither be erased nor marked, so
-  //   it keeps its old activation) can lie right before an empty newest
+  //   slots before it, and it is not exactly one ahead (a real activation
+  //   is) or its sector holds no slot: nothing was copied into it or
+  //   written after its activation, so the sector before holds all that
+  //   even a valid unit commits, and taking that one for the newest loses
+  //   nothing. A dead sector (it can neither be erased nor marked, so it
+  //   keeps its old activation) can lie right before an empty newest
   //   sector, and would be taken for the newest with its stale entries:
   //   hence not for units read cleanly, nor for a first activation (after a
   //   format), which names no slots.
@@ -647,7 +649,8 @@ Status Store::DoInit() {
     bool torn = ahead > sectors_ && before.prev_slots != kNotActive &&
                 before.sequence == static_cast<uint16_t>(second.sequence - 1);
     if (!torn && corrected && best.prev_slots != 0) {
-      CAIRN_TRY(Unwritten(best.sector, torn));
+      torn = ahead != 1;
+      if (!torn) CAIRN_TRY(Unwritten(best.sector, torn));
     }
     if (torn) {
       m.torn = best.sector;
