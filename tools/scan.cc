@@ -253,16 +253,18 @@ KvsScan ScanKvs(const Image& image, const PartitionSpec& spec) {
   // chain's head is not the newest sector (it shows as a stale sector
   // outside the ring) if it is more than a ring ahead of that head and the
   // head continues a chain, or if it is a corrected unit (none read
-  // cleanly) that names slots before it and is not exactly one ahead or
-  // whose sector holds no slot.
+  // cleanly) that names slots before it, the head continues a chain or is
+  // the store's first sector, and the unit is not exactly one ahead or its
+  // sector holds no slot.
   const bool corrected = pair == picks[1];
   if (any_second && newest == next(second) &&
       (newest_seq - second_seq > n || corrected)) {
     const SectorInfo& before = scan.sectors[prev(second)];
-    if ((newest_seq - second_seq > n &&
-         before.activation_state == UnitState::kValid &&
-         before.activation.sequence == second_seq - 1) ||
+    const bool chain = before.activation_state == UnitState::kValid &&
+                       before.activation.sequence == second_seq - 1;
+    if ((newest_seq - second_seq > n && chain) ||
         (corrected && scan.sectors[newest].activation.prev_slots != 0 &&
+         (chain || scan.sectors[second].activation.prev_slots == 0) &&
          (newest_seq - second_seq != 1 ||
           scan.sectors[newest].slots.empty()))) {
       newest = second;

@@ -417,9 +417,12 @@ Status Store::Format() {
   // A store that was never mounted learns its ring first; a mount that
   // fails once it has found the newest sector (the index ran full), or data
   // behind an unreadable activation unit, leaves `active_` right before the
-  // sector to erase first (where a torn activation may lie). A failed read
-  // may have hidden the newest sector: then nothing is erased.
-  if (!initialized_ && DoInit().IsInternal()) return Status::Internal();
+  // sector to erase first (where a torn activation may lie). A read that
+  // failed before the newest sector was found may have hidden it: then
+  // nothing is erased.
+  if (!initialized_ && DoInit().IsInternal() && data_sectors_ == 0) {
+    return Status::Internal();
+  }
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
   return FormatAll(Clear::kRecycle, active_ + 1u);
@@ -448,8 +451,26 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
                         bool repair_activation) const {
   const std::span<std::byte, 16> raw = u.raw;
   const size_t at = SectorAddress(sector);
-  CAIRN_TRY(partition_->Read(at, raw.first(unit_ == 8 ? 16 : 8)));
-  if (unit_ != 8) CAIRN_TRY(partition_->Read(at + unit_, raw.last(8)));
+  // A failed read is tried once more; after that mount fails rather than
+  // guess (a sector taken for damaged would lose data for good), unless
+  // the driver says the bytes are gone (DATA_LOSS: an ECC word that does
+  // not read, porting.md), as a unit torn by a power cut leaves them on
+  // flash with ECC: then neither unit counts, as if both were garbage.
+  Status read;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    read = partition_->Read(at, raw.first(unit_ == 8 ? 16 : 8));
+    if (read.ok() && unit_ != 8) {
+      read = partition_->Read(at + unit_, raw.last(8));
+    }
+    if (read.ok() || read.IsUnavailable()) break;
+  }
+  if (read.IsDataLoss()) {
+    std::fill(raw.begin(), raw.end(), partition_->erased_value());
+    u.fmt_state = u.act_state = UnitState::kInvalid;
+    u.repaired = 0;
+    return Status::Ok();
+  }
+  CAIRN_TRY(AsReadFailure(read));
   DecodeUnits(u);
   u.repaired = 0;
   for (int unit = 0; unit < (repair_activation ? 2 : 1); ++unit) {
@@ -517,6 +538,7 @@ Status Store::Unwritten(uint32_t sector, bool& unwritten) const {
 
 Status Store::DoInit() {
   initialized_ = false;
+  data_sectors_ = 0;  // the ring is not known yet (see Format)
   needs_remount_ = false;
   active_closed_ = false;
   key_count_ = 0;
@@ -558,11 +580,7 @@ Status Store::DoInit() {
   for (uint32_t s = 0; s < sectors_; ++s) {
     Units u;
     const bool scratch = s < kScratchSectors;
-    // A failed read is retried once; after that mount fails rather than
-    // guess (a sector taken for damaged would lose data for good).
-    Status read = ReadUnits(s, u, true);
-    if (!read.ok() && !read.IsUnavailable()) read = ReadUnits(s, u, true);
-    CAIRN_TRY(AsReadFailure(read));
+    CAIRN_TRY(ReadUnits(s, u, true));
     const UnitState fs = u.fmt_state, as = u.act_state;
     const int repaired = u.repaired;
     // A unit corrected by one bit, or a data sector whose erase count is
@@ -629,15 +647,17 @@ Status Store::DoInit() {
   // - the unit is more than a ring ahead of it and that sector continues a
   //   chain (the one behind it is one sequence number lower);
   // - or the units are corrected ones (none read cleanly), the newest names
-  //   slots before it, and it is not exactly one ahead (a real activation
-  //   is) or its sector holds no slot: nothing was copied into it or
-  //   written after its activation, so the sector before holds all that
-  //   even a valid unit commits, and taking that one for the newest loses
-  //   nothing. A dead sector (it can neither be erased nor marked, so it
-  //   keeps its old activation) can lie right before an empty newest
-  //   sector, and would be taken for the newest with its stale entries:
-  //   hence not for units read cleanly, nor for a first activation (after a
-  //   format), which names no slots.
+  //   slots before it, the sector before it heads a chain or is the
+  //   store's first (its unit names no slots), and the newest is not
+  //   exactly one ahead of it (a real activation is) or holds no slot:
+  //   nothing was copied into it or written after its activation, so the
+  //   sector before holds all that even a valid unit commits, and taking
+  //   that one for the newest loses nothing. A dead sector (it can neither
+  //   be erased nor marked, so it keeps its old activation) can lie right
+  //   before the newest sector, and would be taken for the newest with its
+  //   stale entries: hence not for units read cleanly, nor for a first
+  //   activation (after a format), nor behind a sector that is neither in
+  //   a chain nor a store's first.
   const uint32_t ahead = best.sequence - second.sequence;
   if (second.any && best.sector == RingNext(second.sector) &&
       (ahead > sectors_ || corrected)) {
@@ -646,9 +666,12 @@ Status Store::DoInit() {
     sequence_ = second.sequence;
     SectorInfo before;
     CAIRN_TRY(SectorFacts(m, RingPrev(second.sector), before));
-    bool torn = ahead > sectors_ && before.prev_slots != kNotActive &&
-                before.sequence == static_cast<uint16_t>(second.sequence - 1);
-    if (!torn && corrected && best.prev_slots != 0) {
+    const bool chain =
+        before.prev_slots != kNotActive &&
+        before.sequence == static_cast<uint16_t>(second.sequence - 1);
+    bool torn = ahead > sectors_ && chain;
+    if (!torn && corrected && best.prev_slots != 0 &&
+        (chain || second.prev_slots == 0)) {
       torn = ahead != 1;
       if (!torn) CAIRN_TRY(Unwritten(best.sector, torn));
     }
@@ -1464,7 +1487,7 @@ inline bool Store::Fits(const Cursor& t, size_t bytes) const {
 // Makes `sector` a clean free sector: a valid format unit, nothing else.
 Status Store::PrepareFree(uint32_t sector) {
   Units u;
-  CAIRN_TRY(AsReadFailure(ReadUnits(sector, u, false)));
+  CAIRN_TRY(ReadUnits(sector, u, false));
   // A sector is written only once it is known to be erased: all of it past
   // the format unit, so that neither an interrupted erase nor bytes from
   // another image end up among new slots.

@@ -1318,14 +1318,16 @@ TEST_F(KvsApiTest, AutomaticRemountDoesNotRecountCorruption) {
   Key k = 1;
   for (int round = 0; round < 3; ++round) {
     // New 100-byte keys until the next one needs a new sector (108 bytes
-    // and the slot left free), whose preparation then fails to read: the
-    // Put fails with INTERNAL and the next call mounts again.
+    // and the slot left free), whose preparation then fails to read (the
+    // check that it is erased, after its header units: their read would be
+    // tried again): the Put fails with INTERNAL and the next call mounts
+    // again.
     while (kvs.GetStats().free_bytes % kUsable >= 116 ||
            kvs.GetStats().free_bytes % kUsable == 0) {
       ASSERT_EQ(kvs.Put(k, Bytes(MakeValue(100, k))), Status::Ok());
       ++k;
     }
-    flash_.FailNext(FlashOp::kRead, 0, Status::Internal());
+    flash_.FailNext(FlashOp::kRead, 1, Status::Internal());
     EXPECT_EQ(kvs.Put(k, Bytes(MakeValue(100, k))), Status::Internal());
     flash_.ClearFaults();
     ASSERT_EQ(kvs.Put(k, Bytes(MakeValue(100, k))), Status::Ok());

@@ -687,5 +687,197 @@ TEST(KvsHeaderFaultReview2Test, FormatAfterAFailedMountErasesTheNewestFirst) {
   EXPECT_EQ(revived, 0);
 }
 
+// ---- from the third review (bugs 75-76) ----
+
+// Bug 73's rule with a dead sector: sector 0 of three can neither be erased
+// nor programmed, so it keeps an old activation (sequence K) and the store
+// runs on sectors 1 and 2. With two usable sectors every activation retires
+// the other one (its live entries copied into the new sector), so whenever
+// sector 1 is the newest (sequence N, copies in it, prev_slots != 0) the
+// only other unit on flash is the stale one in sector 0, right before it,
+// with K < N - 1: the two newest units are separated by sequences that were
+// used and then erased. With one retention error in each activation unit
+// no unit reads cleanly, the rule finds sector 1 "not exactly one ahead" of
+// sector 0 and mounted the stale sector 0: keys read older values as OK
+// (the rule before bug 73, empty newest sector only, kept sector 1). The
+// rule now also needs the sector before the newest to head a chain or to
+// be the store's first (bug 76).
+class DeadSector0Flash : public RamFlash<1024, 3> {
+ public:
+  bool dead = false;
+
+ protected:
+  Status DoProgram(size_t address, std::span<const std::byte> data) override {
+    if (dead && address < 1024) return Status::Internal();
+    return RamFlashBase::DoProgram(address, data);
+  }
+  Status DoErase(size_t first, size_t count) override {
+    if (dead && first == 0 && count > 0) return Status::Internal();
+    return RamFlashBase::DoErase(first, count);
+  }
+};
+
+TEST(KvsHeaderFaultReview3Test, DeadSectorBeforeTheNewestWithFlips) {
+  DeadSector0Flash flash;
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  Shadow shadow;
+  int i = 0;
+  const auto put = [&] {
+    const Key k = static_cast<Key>(i % 4);
+    shadow[k] = MakeValue(60, i++);
+    return kvs.Put(k, Bytes(shadow[k]));
+  };
+  for (int n = 0; n < 60; ++n) ASSERT_EQ(put(), Status::Ok());
+  flash.dead = true;
+  int checked = 0;
+  uint32_t last = 0;  // the newest sequence checked last
+  for (int n = 0; n < 600 && checked < 3; ++n) {
+    ASSERT_EQ(put(), Status::Ok()) << n;
+    format::ActivationUnit a0, a1;
+    if (format::DecodeActivationUnit(flash.bytes().subspan(kUnit).first<8>(),
+                                     std::byte{0xFF},
+                                     a0) != format::UnitState::kValid ||
+        format::DecodeActivationUnit(
+            flash.bytes().subspan(1024 + kUnit).first<8>(), std::byte{0xFF},
+            a1) != format::UnitState::kValid ||
+        !ErasedAt(flash.bytes(), 2 * 1024 + kUnit) || a1.prev_slots == 0 ||
+        a1.sequence == a0.sequence + 1 || a1.sequence == last) {
+      continue;
+    }
+    // Sector 0: stale (sequence K); sector 1: the newest (N > K + 1), with
+    // slots; sector 2: free. Mount the image with one retention error in
+    // each activation unit.
+    ++checked;
+    last = a1.sequence;
+    RamFlash<1024, 3> copy;
+    std::copy(flash.bytes().begin(), flash.bytes().end(), copy.bytes().begin());
+    FlashPartition copy_partition(copy);
+    {
+      KeyValueStore<16> again(copy_partition);
+      ASSERT_EQ(again.Init(), Status::Ok());
+      ASSERT_TRUE(test::MatchesShadow(again, shadow)) << "clean units";
+    }
+    copy.FlipBit(kUnit + 1, 5);
+    copy.FlipBit(1024 + kUnit + 1, 5);
+    KeyValueStore<16> again(copy_partition);
+    ASSERT_EQ(again.Init(), Status::Ok());
+    EXPECT_TRUE(test::MatchesShadow(again, shadow))
+        << "stale sector 0 (sequence " << a0.sequence
+        << ") mounted instead of sector 1 (sequence " << a1.sequence
+        << ", prev_slots " << a1.prev_slots << ")";
+  }
+  EXPECT_GT(checked, 0) << "never reached the state";
+}
+
+// Flash with ECC (porting.md: the driver returns DATA_LOSS for an
+// uncorrectable ECC error on read): a program cut by a power loss leaves an
+// ECC word that fails every read until its sector is erased. Here the word
+// at `ecc_bad` (8 bytes) reads DATA_LOSS until its sector is erased.
+class EccFlash : public RamFlash<1024, 4> {
+ public:
+  static constexpr size_t kNone = ~size_t{0};
+  size_t ecc_bad = kNone;
+
+ protected:
+  Status DoRead(size_t address, std::span<std::byte> out) override {
+    if (ecc_bad != kNone && address < ecc_bad + 8 &&
+        ecc_bad < address + out.size()) {
+      return Status::DataLoss();
+    }
+    return RamFlashBase::DoRead(address, out);
+  }
+  Status DoErase(size_t first, size_t count) override {
+    const Status s = RamFlashBase::DoErase(first, count);
+    if (s.ok() && ecc_bad != kNone && first <= ecc_bad / 1024 &&
+        ecc_bad / 1024 < first + count) {
+      ecc_bad = kNone;
+    }
+    return s;
+  }
+};
+
+// Fills a 4-sector store until the ring has wrapped; returns the sector
+// holding the newest activation.
+uint32_t FillWrapped(RamFlash<1024, 4>& flash, FlashPartition& partition) {
+  KeyValueStore<16> kvs(partition);
+  EXPECT_EQ(kvs.Init(), Status::Ok());
+  for (int i = 0; i < 120; ++i) {
+    EXPECT_EQ(kvs.Put(static_cast<Key>(i % 6), Bytes(MakeValue(40, i))),
+              Status::Ok());
+  }
+  uint32_t newest = 0, best = 0;
+  for (uint32_t s = 0; s < 4; ++s) {
+    format::ActivationUnit u;
+    if (format::DecodeActivationUnit(
+            flash.bytes().subspan(s * 1024 + kUnit).first<8>(), std::byte{0xFF},
+            u) == format::UnitState::kValid &&
+        u.sequence > best) {
+      best = u.sequence;
+      newest = s;
+    }
+  }
+  return newest;
+}
+
+// Bug 74's fix returned INTERNAL from Format() for any INTERNAL of its own
+// mount, also one from pass 2, after the newest sector was found (where
+// erasing from the sector after it is the safe order, as for
+// RESOURCE_EXHAUSTED). Here the first slot of the newest sector is an ECC
+// word that does not read (a cut Put on flash with ECC): Init() returns
+// INTERNAL every time (a known issue), and so did Format(), for good.
+// Format() now refuses only when its mount failed before it found the
+// newest sector (bug 75).
+TEST(KvsHeaderFaultReview3Test, FormatAfterAnUnreadableSlotStartsOver) {
+  EccFlash flash;
+  FlashPartition partition(flash);
+  const uint32_t newest = FillWrapped(flash, partition);
+  ASSERT_FALSE(ErasedAt(flash.bytes(), newest * 1024 + 2 * kUnit));
+  flash.ecc_bad = newest * 1024 + 2 * kUnit;  // slot 0's header
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Internal());
+  ASSERT_EQ(kvs.Init(), Status::Internal()) << "not transient";
+  Status formatted = Status::Internal();
+  for (int tries = 0; tries < 5 && !formatted.ok(); ++tries) {
+    formatted = kvs.Format();
+  }
+  EXPECT_EQ(formatted, Status::Ok()) << "Format() never recovers";
+  KeyValueStore<16> again(partition);
+  EXPECT_EQ(again.Init(), Status::Ok());
+}
+
+// The same with the header: a reclaim's activation cut on flash with ECC
+// leaves the free sector's activation unit unreadable until that sector is
+// erased. Init() returned INTERNAL every time, and since bug 74's fix so
+// did Format(): the store was stuck for good. Mount now takes a header
+// that reads DATA_LOSS for garbage (a torn unit), so Init() mounts every
+// key, the write that opens that sector erases it, and Format() works.
+TEST(KvsHeaderFaultReview3Test, FormatAfterAnUnreadableActivationStartsOver) {
+  EccFlash flash;
+  FlashPartition partition(flash);
+  const uint32_t newest = FillWrapped(flash, partition);
+  const uint32_t free_sector = (newest + 1) % 4;
+  ASSERT_TRUE(ErasedAt(flash.bytes(), free_sector * 1024 + kUnit));
+  flash.ecc_bad = free_sector * 1024 + kUnit;  // its activation unit
+  Shadow shadow;
+  for (int i = 100; i < 120; ++i) shadow[i % 6] = MakeValue(40, i);
+  {
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    EXPECT_TRUE(test::MatchesShadow(kvs, shadow));
+    for (int i = 0; flash.ecc_bad != EccFlash::kNone; ++i) {
+      ASSERT_LT(i, 100) << "the sector was never erased";
+      shadow[i % 6] = MakeValue(40, 500 + i);
+      ASSERT_EQ(kvs.Put(i % 6, Bytes(shadow[i % 6])), Status::Ok());
+    }
+  }
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_TRUE(test::MatchesShadow(again, shadow));
+  flash.ecc_bad = free_sector * 1024 + kUnit;
+  EXPECT_EQ(again.Format(), Status::Ok());
+}
+
 }  // namespace
 }  // namespace cairn::kvs
