@@ -418,10 +418,13 @@ Status Store::Format() {
   // fails once it has found the newest sector (the index ran full), or data
   // behind an unreadable activation unit, leaves `active_` right before the
   // sector to erase first (where a torn activation may lie). A read that
-  // failed before the newest sector was found may have hidden it: then
-  // nothing is erased.
-  if (!initialized_ && DoInit().IsInternal() && data_sectors_ == 0) {
-    return Status::Internal();
+  // failed (or found the device busy) before the newest sector was found
+  // may have hidden it: then nothing is erased.
+  if (!initialized_) {
+    const Status mount = DoInit();
+    if ((mount.IsInternal() || mount.IsUnavailable()) && data_sectors_ == 0) {
+      return mount;
+    }
   }
   initialized_ = false;
   CAIRN_TRY(CheckGeometry());
@@ -455,7 +458,8 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
   // guess (a sector taken for damaged would lose data for good), unless
   // the driver says the bytes are gone (DATA_LOSS: an ECC word that does
   // not read, porting.md), as a unit torn by a power cut leaves them on
-  // flash with ECC: then neither unit counts, as if both were garbage.
+  // flash with ECC: then each unit is read alone, and one that does not
+  // read counts as garbage.
   Status read;
   for (int attempt = 0; attempt < 2; ++attempt) {
     read = partition_->Read(at, raw.first(unit_ == 8 ? 16 : 8));
@@ -464,11 +468,19 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
     }
     if (read.ok() || read.IsUnavailable()) break;
   }
+  int unreadable = 0;
   if (read.IsDataLoss()) {
-    std::fill(raw.begin(), raw.end(), partition_->erased_value());
-    u.fmt_state = u.act_state = UnitState::kInvalid;
-    u.repaired = 0;
-    return Status::Ok();
+    for (int unit = 0; unit < 2; ++unit) {
+      const std::span<std::byte> part = raw.subspan(unit * 8, 8);
+      read = partition_->Read(at + unit * unit_, part);
+      if (read.IsDataLoss()) {
+        std::fill(part.begin(), part.end(), partition_->erased_value());
+        unreadable |= 1 << unit;
+      } else {
+        CAIRN_TRY(AsReadFailure(read));
+      }
+    }
+    read = Status::Ok();
   }
   CAIRN_TRY(AsReadFailure(read));
   DecodeUnits(u);
@@ -489,6 +501,9 @@ Status Store::ReadUnits(uint32_t sector, Units& u,
       }
     }
   }
+  // An unreadable unit decodes as erased so far (no correction was tried).
+  if (unreadable & 1) u.fmt_state = UnitState::kInvalid;
+  if (unreadable & 2) u.act_state = UnitState::kInvalid;
   return Status::Ok();
 }
 

@@ -879,5 +879,161 @@ TEST(KvsHeaderFaultReview3Test, FormatAfterAnUnreadableActivationStartsOver) {
   EXPECT_EQ(again.Format(), Status::Ok());
 }
 
+// ---- from the fourth review (bugs 77-78) ----
+
+// Bug 75's fix took a header read that returns DATA_LOSS for two garbage
+// units, whichever ECC word failed: one read covers both units, so an
+// uncorrectable error in either word (a retention error on flash with ECC,
+// the analogue of bug 65's two flipped bits) dropped both. In a young store
+// (every key in sector 0, no other activation) the format unit no longer
+// counted as valid, so the "slot behind a garbled activation" rule (bug 65:
+// DATA_LOSS, nothing written) never fired: mount took the partition for
+// "formatted but never activated" and formatted it again. Each unit is now
+// read alone after such a read, and only the one that fails counts as
+// garbage (bug 77).
+TEST(KvsHeaderFaultReview4Test, YoungStoreWithAnUnreadableHeaderWordIsKept) {
+  for (const size_t word : {kUnit, size_t{0}}) {  // activation, format unit
+    EccFlash flash;
+    FlashPartition partition(flash);
+    Shadow shadow;
+    {
+      KeyValueStore<16> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      for (int i = 0; i < 5; ++i) {
+        shadow[i] = MakeValue(40, i);
+        ASSERT_EQ(kvs.Put(i, Bytes(shadow[i])), Status::Ok());
+      }
+    }
+    ASSERT_TRUE(ErasedAt(flash.bytes(), 1024 + kUnit)) << "young store";
+    flash.ecc_bad = word;
+    const std::vector<std::byte> before(flash.bytes().begin(),
+                                        flash.bytes().end());
+    KeyValueStore<16> kvs(partition);
+    const Status init = kvs.Init();
+    EXPECT_TRUE(std::equal(before.begin(), before.end(), flash.bytes().begin()))
+        << "word " << word << ": Init() returned " << init.str()
+        << " and erased the data";
+    if (init.ok()) {
+      EXPECT_TRUE(test::MatchesShadow(kvs, shadow))
+          << "word " << word << ": Init() OK with " << kvs.size() << " keys";
+    }
+  }
+}
+
+// A power cut in the very first program that formatting a blank partition
+// makes (sector 0's format unit) leaves, on flash with ECC, a word that
+// reads DATA_LOSS until sector 0 is erased. Without ECC the torn unit is
+// caught by the "only the first unit is not erased" rule and the partition
+// is formatted. With ECC ReadUnits filled both units as garbage: sector 0's
+// activation unit counted as kInvalid (not erased), the blank-partition
+// rule no longer applied, and with no magic and no valid unit the
+// partition was taken for foreign: Init() returned FAILED_PRECONDITION on
+// every call (a power-cut-only state that never recovers). Fixed with bug
+// 77: the activation unit reads alone, erased.
+TEST(KvsHeaderFaultReview4Test, CutFirstFormatUnitOnEccFlashIsNotForeign) {
+  bool reached = false;
+  for (uint64_t cut = 0; cut < 5000 && !reached; ++cut) {
+    EccFlash flash;
+    FlashPartition partition(flash);
+    {
+      KeyValueStore<16> kvs(partition);
+      flash.CutPowerAt(cut, TearMode::kPrefix);
+      kvs.Init().IgnoreError();
+      flash.ClearFaults();
+      flash.PowerOn();
+    }
+    if (flash.counters().program_calls == 0) continue;  // cut before it
+    reached = true;
+    ASSERT_EQ(flash.counters().program_calls, 1u) << "cut " << cut;
+    ASSERT_TRUE(std::all_of(flash.bytes().begin() + kUnit, flash.bytes().end(),
+                            [](std::byte b) { return b == std::byte{0xFF}; }));
+    flash.ecc_bad = 0;  // the torn format unit of sector 0
+    for (int tries = 0; tries < 2; ++tries) {
+      KeyValueStore<16> kvs(partition);
+      EXPECT_EQ(kvs.Init(), Status::Ok()) << "try " << tries;
+    }
+  }
+  EXPECT_TRUE(reached);
+}
+
+// Bug 74's fix (and bug 75's, which keys it on `data_sectors_ == 0`)
+// refused Format() only when its own mount failed with INTERNAL. A header
+// read that returns UNAVAILABLE (porting.md: a busy or timed-out device,
+// "the caller may retry") also ends the mount before the newest sector is
+// found (ReadUnits does not retry it), yet Format() went on and erased from
+// the sector after whatever `active_` held (0 on a fresh object): here the
+// newest sector 1 went first, and a power cut right after left sectors 3
+// and 0, whose older values read as OK. Format() now returns UNAVAILABLE
+// then too, and erases nothing (bug 78).
+class HeaderReadBusyFlash : public RamFlash<1024, 4> {
+ public:
+  int busy_sector = -1;
+  int busy_reads = 0;
+
+ protected:
+  Status DoRead(size_t address, std::span<std::byte> out) override {
+    if (busy_reads > 0 && address / 1024 == static_cast<size_t>(busy_sector) &&
+        address % 1024 < 2 * kUnit) {
+      --busy_reads;
+      return Status::Unavailable();
+    }
+    return RamFlashBase::DoRead(address, out);
+  }
+};
+
+TEST(KvsHeaderFaultReview4Test, FormatAfterABusyMountErasesTheNewestFirst) {
+  int revived = 0;
+  for (uint64_t cut = 0; cut < 40; ++cut) {
+    HeaderReadBusyFlash flash;
+    FlashPartition partition(flash);
+    Shadow shadow;
+    {
+      KeyValueStore<16> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      // Until sector 1 holds the newest activation after the ring wrapped.
+      for (int i = 0;; ++i) {
+        ASSERT_LT(i, 2000);
+        const Key k = i % 6;
+        shadow[k] = MakeValue(40, i);
+        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+        format::ActivationUnit u0, u1;
+        if (i > 100 && ErasedAt(flash.bytes(), 2 * 1024 + kUnit) &&
+            format::DecodeActivationUnit(
+                flash.bytes().subspan(kUnit).first<8>(), std::byte{0xFF}, u0) ==
+                format::UnitState::kValid &&
+            format::DecodeActivationUnit(
+                flash.bytes().subspan(1024 + kUnit).first<8>(), std::byte{0xFF},
+                u1) == format::UnitState::kValid &&
+            u1.sequence > u0.sequence &&
+            CountSlots(flash.bytes(), 1024, 1) > 3) {
+          break;
+        }
+      }
+    }
+    {
+      KeyValueStore<16> fresh(partition);
+      flash.busy_sector = 2;
+      flash.busy_reads = 1;  // one timed-out read, then the device answers
+      flash.CutPowerAt(cut, TearMode::kPrefix);
+      fresh.Format().IgnoreError();
+      flash.busy_reads = 0;
+      flash.ClearFaults();
+      flash.PowerOn();
+    }
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok()) << "cut " << cut;
+    for (const auto& [k, v] : shadow) {
+      std::string got;
+      const StatusWithSize r = GetString(kvs, k, got);
+      if (r.status().IsNotFound() || (r.ok() && got == v)) continue;
+      ++revived;
+      ADD_FAILURE() << "cut " << cut << ": key " << k << " reads "
+                    << r.status().str() << (r.ok() ? " (an older value)" : "");
+      break;
+    }
+  }
+  EXPECT_EQ(revived, 0);
+}
+
 }  // namespace
 }  // namespace cairn::kvs
