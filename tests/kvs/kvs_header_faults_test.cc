@@ -40,6 +40,49 @@ uint16_t CountSlots(std::span<const std::byte> image, size_t sector_size,
   return n;
 }
 
+// A random-bit tear of activation unit `target`: each zero bit of the bytes
+// in `bytes` (bit n: byte n) either programmed or not, the other bytes
+// whole. Returns the first such tear that fails its check and whose first
+// one-bit correction, in the store's order (a slot count beyond what a
+// 1024-byte sector holds is no unit), is a unit for which `wanted` holds;
+// that unit goes to `named`.
+template <typename Wanted>
+std::optional<std::array<std::byte, 8>> CorrectableTear(
+    const std::array<std::byte, 8>& target, unsigned bytes, Wanted wanted,
+    format::ActivationUnit& named) {
+  std::vector<int> zeros;
+  for (int bit = 0; bit < 64; ++bit) {
+    if (((bytes >> (bit / 8)) & 1) != 0 &&
+        ((std::to_integer<unsigned>(target[bit / 8]) >> (bit % 8)) & 1) == 0) {
+      zeros.push_back(bit);
+    }
+  }
+  EXPECT_LE(zeros.size(), 26u);
+  for (uint32_t m = 1; m < (1u << zeros.size()); ++m) {
+    std::array<std::byte, 8> t = target;
+    for (size_t i = 0; i < zeros.size(); ++i) {
+      if ((m >> i) & 1) t[zeros[i] / 8] |= std::byte(1 << (zeros[i] % 8));
+    }
+    format::ActivationUnit u;
+    if (format::DecodeActivationUnit(t, std::byte{0xFF}, u) !=
+        format::UnitState::kInvalid) {
+      continue;  // a tear that passes outright is the known issue
+    }
+    for (int bit = 0; bit < 64; ++bit) {
+      std::array<std::byte, 8> c = t;
+      c[bit / 8] ^= std::byte(1 << (bit % 8));
+      if (format::DecodeActivationUnit(c, std::byte{0xFF}, u) ==
+              format::UnitState::kValid &&
+          u.prev_slots <= (1024 - 16) / kUnit) {
+        if (!wanted(u)) break;
+        named = u;
+        return t;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 // A young store (all data in sector 0) whose activation unit has two
 // flipped bits (beyond one-bit repair). Nothing else is wrong, yet Init()
 // found no activation at all, took the partition for "formatted but never
@@ -142,40 +185,14 @@ TEST(KvsHeaderFaultTest, TornActivationAfterAFlippedYoungSectorIsNotTrusted) {
     // Random-bit tear of the unit's last four bytes (the sequence went in
     // whole; byte 5 of a small count is 0x00 and went in whole too):
     // every zero bit of bytes 4, 6 and 7 was either programmed or not.
-    std::vector<int> zeros;
-    for (int bit = 32; bit < 64; ++bit) {
-      if (bit / 8 == 5) continue;
-      if (((std::to_integer<unsigned>(target[bit / 8]) >> (bit % 8)) & 1) ==
-          0) {
-        zeros.push_back(bit);
-      }
-    }
-    std::optional<std::array<std::byte, 8>> torn;
     format::ActivationUnit named;
-    for (uint32_t m = 1; !torn && m < (1u << zeros.size()); ++m) {
-      std::array<std::byte, 8> t = target;
-      for (size_t i = 0; i < zeros.size(); ++i) {
-        if ((m >> i) & 1) t[zeros[i] / 8] |= std::byte(1 << (zeros[i] % 8));
-      }
-      format::ActivationUnit u;
-      if (format::DecodeActivationUnit(t, std::byte{0xFF}, u) !=
-          format::UnitState::kInvalid) {
-        continue;  // a tear that passes outright is the known issue
-      }
-      for (int bit = 0; bit < 64; ++bit) {  // the store's correction order
-        std::array<std::byte, 8> c = t;
-        c[bit / 8] ^= std::byte(1 << (bit % 8));
-        if (format::DecodeActivationUnit(c, std::byte{0xFF}, u) ==
-            format::UnitState::kValid) {
-          if (u.prev_slots <= (1024 - 16) / kUnit && u.sequence > a0.sequence &&
-              (u.sequence != a0.sequence + 1 || u.prev_slots != slots)) {
-            torn = t;
-            named = u;
-          }
-          break;
-        }
-      }
-    }
+    const std::optional<std::array<std::byte, 8>> torn = CorrectableTear(
+        target, 0xD0,
+        [&](const format::ActivationUnit& u) {
+          return u.sequence > a0.sequence &&
+                 (u.sequence != a0.sequence + 1 || u.prev_slots != slots);
+        },
+        named);
     if (!torn) continue;
     ++found;
     std::copy(torn->begin(), torn->end(), flash.bytes().begin() + 1024 + kUnit);
@@ -545,49 +562,17 @@ TEST(KvsHeaderFaultReview2Test, TornReclaimActivationOverCopiesWithFlips) {
     std::array<std::byte, 8> target;
     format::EncodeActivationUnit({a2.sequence + 1, slots2}, target);
     // A random-bit tear: each zero bit of bytes 0, 4, 6 and 7 programmed or
-    // not. Keep one whose first valid one-bit correction (the store's
-    // order) names a sequence at most a ring ahead (bug 22's rule catches
-    // the others) and is not the real unit.
-    std::vector<int> zeros;
-    for (int bit = 0; bit < 64; ++bit) {
-      // The sequence's high bytes and a small count's high byte (0x00)
-      // went in whole.
-      if (bit / 8 == 1 || bit / 8 == 2 || bit / 8 == 3 || bit / 8 == 5) {
-        continue;
-      }
-      if (((std::to_integer<unsigned>(target[bit / 8]) >> (bit % 8)) & 1) ==
-          0) {
-        zeros.push_back(bit);
-      }
-    }
-    ASSERT_LE(zeros.size(), 26u);
-    std::optional<std::array<std::byte, 8>> torn;
+    // not (the sequence's high bytes and a small count's high byte, 0x00,
+    // went in whole). Keep one whose correction names a sequence at most a
+    // ring ahead (bug 22's rule catches the others) and not the next one.
     format::ActivationUnit named;
-    for (uint32_t m = 1; !torn && m < (1u << zeros.size()); ++m) {
-      std::array<std::byte, 8> t = target;
-      for (size_t i = 0; i < zeros.size(); ++i) {
-        if ((m >> i) & 1) t[zeros[i] / 8] |= std::byte(1 << (zeros[i] % 8));
-      }
-      format::ActivationUnit u;
-      if (format::DecodeActivationUnit(t, std::byte{0xFF}, u) !=
-          format::UnitState::kInvalid) {
-        continue;
-      }
-      for (int bit = 0; bit < 64; ++bit) {
-        std::array<std::byte, 8> c = t;
-        c[bit / 8] ^= std::byte(1 << (bit % 8));
-        if (format::DecodeActivationUnit(c, std::byte{0xFF}, u) ==
-                format::UnitState::kValid &&
-            u.prev_slots <= (1024 - 16) / kUnit) {
+    const std::optional<std::array<std::byte, 8>> torn = CorrectableTear(
+        target, 0xD1,
+        [&](const format::ActivationUnit& u) {
           const uint32_t ahead = u.sequence - a2.sequence;
-          if (ahead >= 2 && ahead <= 4) {
-            torn = t;
-            named = u;
-          }
-          break;
-        }
-      }
-    }
+          return ahead >= 2 && ahead <= 4;
+        },
+        named);
     ASSERT_TRUE(torn) << "no such tear";
     std::copy(torn->begin(), torn->end(),
               flash.bytes().begin() + 3 * 1024 + kUnit);
@@ -620,30 +605,39 @@ TEST(KvsHeaderFaultReview2Test, TornReclaimActivationOverCopiesWithFlips) {
 // and 1) and sector 2's header does not read during Format(): sector 1 went
 // first, and a cut right after left sectors 3 and 0, whose older values read
 // as OK. Format() now returns INTERNAL without erasing anything (bug 74).
-class HeaderReadFailFlash : public RamFlash<1024, 4> {
+// A flash whose reads of sector `sector`'s header units fail with `status`,
+// `reads` times (-1: every time).
+class HeaderReadFaultFlash : public RamFlash<1024, 4> {
  public:
-  int unreadable = -1;
+  int sector = -1;
+  int reads = 0;
+  Status status = Status::Internal();
 
  protected:
   Status DoRead(size_t address, std::span<std::byte> out) override {
-    if (unreadable >= 0 && address / 1024 == static_cast<size_t>(unreadable) &&
+    if (reads != 0 && address / 1024 == static_cast<size_t>(sector) &&
         address % 1024 < 2 * kUnit) {
-      return Status::Internal();
+      if (reads > 0) --reads;
+      return status;
     }
     return RamFlashBase::DoRead(address, out);
   }
 };
 
-TEST(KvsHeaderFaultReview2Test, FormatAfterAFailedMountErasesTheNewestFirst) {
+// Fills a store until sector 1 holds the newest activation after the ring
+// wrapped (data in sectors 3, 0 and 1), then runs Format() on a fresh store
+// object while sector 2's header reads fail `reads` times with `status`,
+// with a power cut at each point in turn: afterwards no key may read an
+// older value.
+void ExpectFormatAfterAFailedMountRevivesNothing(Status status, int reads) {
   int revived = 0;
   for (uint64_t cut = 0; cut < 40; ++cut) {
-    HeaderReadFailFlash flash;
+    HeaderReadFaultFlash flash;
     FlashPartition partition(flash);
     Shadow shadow;
     {
       KeyValueStore<16> kvs(partition);
       ASSERT_EQ(kvs.Init(), Status::Ok());
-      // Until sector 1 holds the newest activation after the ring wrapped.
       for (int i = 0;; ++i) {
         ASSERT_LT(i, 2000);
         const Key k = i % 6;
@@ -665,10 +659,12 @@ TEST(KvsHeaderFaultReview2Test, FormatAfterAFailedMountErasesTheNewestFirst) {
     }
     {
       KeyValueStore<16> fresh(partition);
-      flash.unreadable = 2;
+      flash.sector = 2;
+      flash.reads = reads;
+      flash.status = status;
       flash.CutPowerAt(cut, TearMode::kPrefix);
       fresh.Format().IgnoreError();
-      flash.unreadable = -1;
+      flash.reads = 0;
       flash.ClearFaults();
       flash.PowerOn();
     }
@@ -685,6 +681,10 @@ TEST(KvsHeaderFaultReview2Test, FormatAfterAFailedMountErasesTheNewestFirst) {
     }
   }
   EXPECT_EQ(revived, 0);
+}
+
+TEST(KvsHeaderFaultReview2Test, FormatAfterAFailedMountErasesTheNewestFirst) {
+  ExpectFormatAfterAFailedMountRevivesNothing(Status::Internal(), -1);
 }
 
 // ---- from the third review (bugs 75-76) ----
@@ -965,74 +965,9 @@ TEST(KvsHeaderFaultReview4Test, CutFirstFormatUnitOnEccFlashIsNotForeign) {
 // newest sector 1 went first, and a power cut right after left sectors 3
 // and 0, whose older values read as OK. Format() now returns UNAVAILABLE
 // then too, and erases nothing (bug 78).
-class HeaderReadBusyFlash : public RamFlash<1024, 4> {
- public:
-  int busy_sector = -1;
-  int busy_reads = 0;
-
- protected:
-  Status DoRead(size_t address, std::span<std::byte> out) override {
-    if (busy_reads > 0 && address / 1024 == static_cast<size_t>(busy_sector) &&
-        address % 1024 < 2 * kUnit) {
-      --busy_reads;
-      return Status::Unavailable();
-    }
-    return RamFlashBase::DoRead(address, out);
-  }
-};
-
 TEST(KvsHeaderFaultReview4Test, FormatAfterABusyMountErasesTheNewestFirst) {
-  int revived = 0;
-  for (uint64_t cut = 0; cut < 40; ++cut) {
-    HeaderReadBusyFlash flash;
-    FlashPartition partition(flash);
-    Shadow shadow;
-    {
-      KeyValueStore<16> kvs(partition);
-      ASSERT_EQ(kvs.Init(), Status::Ok());
-      // Until sector 1 holds the newest activation after the ring wrapped.
-      for (int i = 0;; ++i) {
-        ASSERT_LT(i, 2000);
-        const Key k = i % 6;
-        shadow[k] = MakeValue(40, i);
-        ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-        format::ActivationUnit u0, u1;
-        if (i > 100 && ErasedAt(flash.bytes(), 2 * 1024 + kUnit) &&
-            format::DecodeActivationUnit(
-                flash.bytes().subspan(kUnit).first<8>(), std::byte{0xFF}, u0) ==
-                format::UnitState::kValid &&
-            format::DecodeActivationUnit(
-                flash.bytes().subspan(1024 + kUnit).first<8>(), std::byte{0xFF},
-                u1) == format::UnitState::kValid &&
-            u1.sequence > u0.sequence &&
-            CountSlots(flash.bytes(), 1024, 1) > 3) {
-          break;
-        }
-      }
-    }
-    {
-      KeyValueStore<16> fresh(partition);
-      flash.busy_sector = 2;
-      flash.busy_reads = 1;  // one timed-out read, then the device answers
-      flash.CutPowerAt(cut, TearMode::kPrefix);
-      fresh.Format().IgnoreError();
-      flash.busy_reads = 0;
-      flash.ClearFaults();
-      flash.PowerOn();
-    }
-    KeyValueStore<16> kvs(partition);
-    ASSERT_EQ(kvs.Init(), Status::Ok()) << "cut " << cut;
-    for (const auto& [k, v] : shadow) {
-      std::string got;
-      const StatusWithSize r = GetString(kvs, k, got);
-      if (r.status().IsNotFound() || (r.ok() && got == v)) continue;
-      ++revived;
-      ADD_FAILURE() << "cut " << cut << ": key " << k << " reads "
-                    << r.status().str() << (r.ok() ? " (an older value)" : "");
-      break;
-    }
-  }
-  EXPECT_EQ(revived, 0);
+  // One timed-out read, then the device answers.
+  ExpectFormatAfterAFailedMountRevivesNothing(Status::Unavailable(), 1);
 }
 
 }  // namespace
