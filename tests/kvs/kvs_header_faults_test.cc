@@ -970,5 +970,141 @@ TEST(KvsHeaderFaultReview4Test, FormatAfterABusyMountErasesTheNewestFirst) {
   ExpectFormatAfterAFailedMountRevivesNothing(Status::Unavailable(), 1);
 }
 
+// ---- from the fifth review (of bugs 77-78; bug 79) ----
+
+// Flash with ECC where a power cut interrupts an erase (porting.md, rule 4:
+// the sector may be left "anywhere between its old contents and erased,
+// including bits that read inconsistently"). Armed, the next erase of a
+// sector that holds a valid activation is cut: the sector keeps its old
+// bytes, its activation word and the word of its first slot read DATA_LOSS
+// until it is erased, and every call fails with UNAVAILABLE until PowerOn.
+class EccEraseCutFlash : public RamFlash<1024, 4> {
+ public:
+  bool arm = false;
+  bool dead = false;
+  std::vector<size_t> bad_words;  // 8-byte words that read DATA_LOSS
+
+ protected:
+  Status DoRead(size_t address, std::span<std::byte> out) override {
+    if (dead) return Status::Unavailable();
+    for (const size_t w : bad_words) {
+      if (address < w + 8 && w < address + out.size()) {
+        return Status::DataLoss();
+      }
+    }
+    return RamFlashBase::DoRead(address, out);
+  }
+  Status DoProgram(size_t address, std::span<const std::byte> data) override {
+    if (dead) return Status::Unavailable();
+    return RamFlashBase::DoProgram(address, data);
+  }
+  Status DoErase(size_t first, size_t count) override {
+    if (dead) return Status::Unavailable();
+    format::ActivationUnit u;
+    if (arm && count == 1 &&
+        format::DecodeActivationUnit(
+            bytes().subspan(first * 1024 + kUnit).first<8>(), std::byte{0xFF},
+            u) == format::UnitState::kValid) {
+      arm = false;
+      dead = true;
+      bad_words = {first * 1024 + kUnit, first * 1024 + 2 * kUnit};
+      return Status::Unavailable();
+    }
+    const Status s = RamFlashBase::DoErase(first, count);
+    if (s.ok()) {
+      std::erase_if(bad_words, [&](size_t w) {
+        return first <= w / 1024 && w / 1024 < first + count;
+      });
+    }
+    return s;
+  }
+};
+
+// Bug 77's fix reads each unit alone after a header read that returns
+// DATA_LOSS. A reclaim's erase of the retired sector, cut on flash with
+// ECC, can leave its format word readable (old contents) and its
+// activation word and first slot unreadable. Before the fix both units
+// counted as garbage; now the format unit counts as valid beside a garbage
+// activation unit, so pass 1 asks whether a slot follows (bug 65's
+// "garbled" check), that read of slot 0 returns DATA_LOSS, and mount fails
+// with INTERNAL before it found the newest sector: every Init() failed,
+// and Format() (which refuses for exactly that case) failed for good too.
+// The retired sector holds nothing the store needs; a cut alone. A slot
+// that reads DATA_LOSS now counts as written (bug 79).
+TEST(KvsHeaderFaultReview5Test, CutEraseOfARetiredSectorOnEccFlashMounts) {
+  EccEraseCutFlash flash;
+  FlashPartition partition(flash);
+  FillWrapped(flash, partition);
+  Shadow shadow;
+  for (int i = 114; i < 120; ++i) shadow[i % 6] = MakeValue(40, i);
+  Key cut_key = 0;
+  std::string cut_value;
+  {
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    flash.arm = true;
+    for (int i = 200; !flash.dead; ++i) {
+      ASSERT_LT(i, 400) << "no reclaim erased a retired sector";
+      cut_key = static_cast<Key>(i % 6);
+      cut_value = MakeValue(40, i);
+      const Status put = kvs.Put(cut_key, Bytes(cut_value));
+      if (flash.dead) break;
+      ASSERT_EQ(put, Status::Ok());
+      shadow[cut_key] = cut_value;
+    }
+  }
+  flash.dead = false;  // power back on
+  ASSERT_EQ(flash.bad_words.size(), 2u);
+  for (int tries = 0; tries < 2; ++tries) {
+    KeyValueStore<16> kvs(partition);
+    const Status init = kvs.Init();
+    EXPECT_EQ(init, Status::Ok()) << "try " << tries;
+    if (!init.ok()) continue;
+    for (const auto& [k, v] : shadow) {
+      std::string got;
+      ASSERT_TRUE(GetString(kvs, k, got).ok()) << "key " << k;
+      EXPECT_TRUE(got == v || (k == cut_key && got == cut_value))
+          << "key " << k;
+    }
+  }
+  KeyValueStore<16> kvs(partition);
+  Status formatted = Status::Internal();
+  for (int tries = 0; tries < 5 && !formatted.ok(); ++tries) {
+    formatted = kvs.Format();
+  }
+  EXPECT_EQ(formatted, Status::Ok()) << "Format() never recovers";
+}
+
+// Found with the fifth review: a copy into the free sector cut by a power
+// loss leaves, on flash with ECC, a word that reads DATA_LOSS until that
+// sector is erased. The check that a sector is erased before it is used
+// failed every write that opened it with INTERNAL, until Format(). Bytes
+// that do not read now count as not erased, so the sector is erased first
+// (bug 79).
+TEST(KvsHeaderFaultReview5Test, UnreadableWordInTheFreeSectorIsErased) {
+  EccFlash flash;
+  FlashPartition partition(flash);
+  const uint32_t newest = FillWrapped(flash, partition);
+  const uint32_t free_sector = (newest + 1) % 4;
+  const size_t slot0 = free_sector * 1024 + 2 * kUnit;
+  ASSERT_TRUE(ErasedAt(flash.bytes(), slot0));
+  const std::array<std::byte, 8> copy{std::byte{0x12}, std::byte{0x34}};
+  ASSERT_EQ(flash.Program(slot0, copy), Status::Ok());
+  flash.ecc_bad = slot0;
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  Shadow shadow;
+  for (int i = 114; i < 120; ++i) shadow[i % 6] = MakeValue(40, i);
+  ASSERT_TRUE(test::MatchesShadow(kvs, shadow));
+  for (int i = 0; flash.ecc_bad != EccFlash::kNone; ++i) {
+    ASSERT_LT(i, 100) << "the free sector was never erased";
+    shadow[i % 6] = MakeValue(40, 700 + i);
+    ASSERT_EQ(kvs.Put(i % 6, Bytes(shadow[i % 6])), Status::Ok()) << i;
+  }
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_TRUE(test::MatchesShadow(again, shadow));
+}
+
 }  // namespace
 }  // namespace cairn::kvs
