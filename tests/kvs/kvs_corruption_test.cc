@@ -1164,17 +1164,8 @@ TEST(KvsFormatTest, SectorThatKeptItsOldContentIsNotTheNewest) {
               Status::Ok());
   }
   // The data sector with the highest sequence.
-  uint32_t stale = 4, top = 0;
-  for (uint32_t s = 0; s < 4; ++s) {
-    format::ActivationUnit act;
-    const auto raw = flash.bytes().subspan(s * 1024 + kUnit).first<8>();
-    if (format::DecodeActivationUnit(raw, std::byte{0xFF}, act) ==
-            format::UnitState::kValid &&
-        act.sequence > top) {
-      top = act.sequence;
-      stale = s;
-    }
-  }
+  uint32_t top;
+  const uint32_t stale = test::NewestSector(flash.bytes(), 1024, 4, kUnit, top);
   ASSERT_LT(stale, 4u);
   ASSERT_NE(stale, 0u) << "the formatted store starts in sector 0";
   ASSERT_GT(top, 1u);

@@ -40,6 +40,16 @@ uint16_t CountSlots(std::span<const std::byte> image, size_t sector_size,
   return n;
 }
 
+// `kvs` (mounted or formatted) holds no key, takes a write, and a mount
+// reads it back.
+void ExpectEmptyAndWorking(Store& kvs, FlashPartition& partition) {
+  EXPECT_EQ(kvs.size(), 0u);
+  ASSERT_EQ(kvs.Put(7, Bytes("seven")), Status::Ok());
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_TRUE(test::MatchesShadow(again, {{7, "seven"}}));
+}
+
 // A random-bit tear of activation unit `target`: each zero bit of the bytes
 // in `bytes` (bit n: byte n) either programmed or not, the other bytes
 // whole. Returns the first such tear that fails its check and whose first
@@ -116,11 +126,7 @@ TEST(KvsHeaderFaultTest,
   // The application decides: Format() erases it and starts over.
   KeyValueStore<16> kvs(partition);
   ASSERT_EQ(kvs.Format(), Status::Ok());
-  EXPECT_EQ(kvs.size(), 0u);
-  ASSERT_EQ(kvs.Put(1, Bytes("fresh")), Status::Ok());
-  KeyValueStore<16> again(partition);
-  ASSERT_EQ(again.Init(), Status::Ok());
-  EXPECT_TRUE(test::MatchesShadow(again, {{1, "fresh"}}));
+  ExpectEmptyAndWorking(kvs, partition);
 }
 
 // The case a torn first activation leaves: the unit is garbage but nothing
@@ -148,11 +154,7 @@ TEST(KvsHeaderFaultTest, TornFirstActivationIsFormattedOver) {
 
   KeyValueStore<16> kvs(partition);
   ASSERT_EQ(kvs.Init(), Status::Ok());
-  EXPECT_EQ(kvs.size(), 0u);
-  ASSERT_EQ(kvs.Put(7, Bytes("seven")), Status::Ok());
-  KeyValueStore<16> again(partition);
-  ASSERT_EQ(again.Init(), Status::Ok());
-  EXPECT_TRUE(test::MatchesShadow(again, {{7, "seven"}}));
+  ExpectEmptyAndWorking(kvs, partition);
 }
 
 // A young store whose only data sector's activation unit has one flipped
@@ -807,18 +809,8 @@ uint32_t FillWrapped(RamFlash<1024, 4>& flash, FlashPartition& partition) {
     EXPECT_EQ(kvs.Put(static_cast<Key>(i % 6), Bytes(MakeValue(40, i))),
               Status::Ok());
   }
-  uint32_t newest = 0, best = 0;
-  for (uint32_t s = 0; s < 4; ++s) {
-    format::ActivationUnit u;
-    if (format::DecodeActivationUnit(
-            flash.bytes().subspan(s * 1024 + kUnit).first<8>(), std::byte{0xFF},
-            u) == format::UnitState::kValid &&
-        u.sequence > best) {
-      best = u.sequence;
-      newest = s;
-    }
-  }
-  return newest;
+  uint32_t sequence;
+  return test::NewestSector(flash.bytes(), 1024, 4, kUnit, sequence);
 }
 
 // Bug 74's fix returned INTERNAL from Format() for any INTERNAL of its own

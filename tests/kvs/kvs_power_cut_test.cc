@@ -488,17 +488,9 @@ TEST(KvsPowerCut, TornActivationUnitThatDecodesIsNotTheNewest) {
     }
     // The active sector has the highest sequence; the one after it is free.
     const size_t unit = format::UnitSize(4);
-    uint32_t active = 0, top = 0;
-    for (uint32_t s = 0; s < 4; ++s) {
-      format::ActivationUnit act;
-      const auto raw = flash.bytes().subspan(s * 1024 + unit).first<8>();
-      if (format::DecodeActivationUnit(raw, std::byte{0xFF}, act) ==
-              format::UnitState::kValid &&
-          act.sequence > top) {
-        top = act.sequence;
-        active = s;
-      }
-    }
+    uint32_t top;
+    const uint32_t active =
+        test::NewestSector(flash.bytes(), 1024, 4, unit, top);
     ASSERT_GE(top, 3u) << "the chain must hold more than one data sector";
     const uint32_t next = (active + 1) % 4;
     const auto torn = flash.bytes().subspan(next * 1024 + unit).first<8>();

@@ -79,6 +79,27 @@ using Shadow = std::map<Key, std::string>;
 // Mounts a store on `partition` and writes `puts` values of `size` bytes to
 // keys first, first + 1, ..., first + keys - 1 in turn (the i-th value is
 // MakeValue(size, tag + i)), recording them in `shadow`.
+// The sector whose activation unit (at `unit`, 0xFF-erased flash) reads
+// valid with the highest sequence, which goes to `sequence` (0 and sector
+// `sector_count` when none does).
+inline uint32_t NewestSector(std::span<const std::byte> image,
+                             size_t sector_size, uint32_t sector_count,
+                             size_t unit, uint32_t& sequence) {
+  uint32_t newest = sector_count;
+  sequence = 0;
+  for (uint32_t s = 0; s < sector_count; ++s) {
+    format::ActivationUnit act;
+    if (format::DecodeActivationUnit(
+            image.subspan(s * sector_size + unit).first<8>(), std::byte{0xFF},
+            act) == format::UnitState::kValid &&
+        act.sequence > sequence) {
+      sequence = act.sequence;
+      newest = s;
+    }
+  }
+  return newest;
+}
+
 inline ::testing::AssertionResult WriteRotating(FlashPartition& partition,
                                                 Shadow& shadow, int puts,
                                                 Key first, Key keys,
