@@ -10,7 +10,7 @@ namespace {
 // Number of sectors the caller's buffers can actually back; 0 (an invalid
 // geometry, so every call fails) when a buffer is too small.
 size_t UsableSectors(size_t sector_size, size_t sector_count, size_t alignment,
-                     std::span<std::byte> storage,
+                     bool ecc, std::span<std::byte> storage,
                      std::span<uint8_t> programmed,
                      std::span<uint32_t> sector_erases,
                      std::span<uint32_t> lifetime_erases) {
@@ -20,7 +20,9 @@ size_t UsableSectors(size_t sector_size, size_t sector_count, size_t alignment,
   }
   const size_t bytes = sector_size * sector_count;
   const size_t units = bytes / alignment;
-  if (storage.size() < bytes || programmed.size() < (units + 7) / 8 ||
+  // With ECC the map of unreadable units follows the map of programmed ones.
+  const size_t map_bytes = (units + 7) / 8 * (ecc ? 2 : 1);
+  if (storage.size() < bytes || programmed.size() < map_bytes ||
       sector_erases.size() < sector_count ||
       lifetime_erases.size() < sector_count) {
     return 0;
@@ -64,15 +66,16 @@ RamFlashBase::RamFlashBase(size_t sector_size, size_t sector_count,
                            std::span<uint32_t> lifetime_erases)
     : FlashMemory(
           sector_size,
-          UsableSectors(sector_size, sector_count, config.alignment, storage,
-                        programmed, sector_erases, lifetime_erases),
+          UsableSectors(sector_size, sector_count, config.alignment, config.ecc,
+                        storage, programmed, sector_erases, lifetime_erases),
           config.alignment, config.erased_value),
       config_(config) {
   const size_t sectors = this->sector_count();
   if (sectors != 0) {
     storage_ = storage.first(sector_size * sectors);
-    programmed_ =
-        programmed.first((storage_.size() / config.alignment + 7) / 8);
+    const size_t map_bytes = (storage_.size() / config.alignment + 7) / 8;
+    programmed_ = programmed.first(map_bytes);
+    if (config.ecc) unreadable_ = programmed.subspan(map_bytes, map_bytes);
     sector_erases_ = sector_erases.first(sectors);
     lifetime_erases_ = lifetime_erases.first(sectors);
   }
@@ -80,7 +83,7 @@ RamFlashBase::RamFlashBase(size_t sector_size, size_t sector_count,
   std::fill(lifetime_erases_.begin(), lifetime_erases_.end(), 0u);
   Reseed(config.seed);
   Reset();
-  if (config.memory_mapped && !storage_.empty()) {
+  if (config.memory_mapped && !config.ecc && !storage_.empty()) {
     set_mapped_base(storage_.data());
   }
 }
@@ -144,6 +147,7 @@ void RamFlashBase::SetEnduranceAll(uint32_t erases, WearMode mode) {
 void RamFlashBase::Reset() {
   std::fill(storage_.begin(), storage_.end(), config_.erased_value);
   std::fill(programmed_.begin(), programmed_.end(), uint8_t{0});
+  std::fill(unreadable_.begin(), unreadable_.end(), uint8_t{0});
 }
 
 // ----------------------------------------------------------------- helpers
@@ -214,27 +218,36 @@ inline uint8_t UnitMask(size_t unit, size_t end, size_t& next) {
   next = unit + span;
   return static_cast<uint8_t>(((1u << span) - 1u) << lo);
 }
-}  // namespace
 
-bool RamFlashBase::AnyProgrammed(size_t first_unit, size_t end_unit) const {
+bool AnySet(std::span<const uint8_t> map, size_t first_unit, size_t end_unit) {
   size_t next = 0;
   for (size_t u = first_unit; u < end_unit; u = next) {
-    if (programmed_[u >> 3] & UnitMask(u, end_unit, next)) return true;
+    if (map[u >> 3] & UnitMask(u, end_unit, next)) return true;
   }
   return false;
 }
 
-void RamFlashBase::MarkProgrammed(size_t first_unit, size_t end_unit,
-                                  bool value) {
+void SetUnits(std::span<uint8_t> map, size_t first_unit, size_t end_unit,
+              bool value) {
   size_t next = 0;
   for (size_t u = first_unit; u < end_unit; u = next) {
     const uint8_t mask = UnitMask(u, end_unit, next);
     if (value) {
-      programmed_[u >> 3] |= mask;
+      map[u >> 3] |= mask;
     } else {
-      programmed_[u >> 3] &= static_cast<uint8_t>(~mask);
+      map[u >> 3] &= static_cast<uint8_t>(~mask);
     }
   }
+}
+}  // namespace
+
+bool RamFlashBase::AnyProgrammed(size_t first_unit, size_t end_unit) const {
+  return AnySet(programmed_, first_unit, end_unit);
+}
+
+void RamFlashBase::MarkProgrammed(size_t first_unit, size_t end_unit,
+                                  bool value) {
+  SetUnits(programmed_, first_unit, end_unit, value);
 }
 
 void RamFlashBase::MarkByContent(size_t begin, size_t end) {
@@ -263,13 +276,15 @@ void RamFlashBase::TearProgram(size_t address,
   if (cut_mode_ == TearMode::kPrefix) {
     const size_t keep = static_cast<size_t>(NextRandom() % data.size());
     for (size_t i = 0; i < keep; ++i) dst[i] = Target(dst[i], data[i]);
+    MarkUnreadable(address + keep);  // the unit programmed when power went
   } else {
     uint64_t bits = 0;
     for (size_t i = 0; i < data.size(); ++i) {
       if ((i & 7u) == 0) bits = NextRandom();
-      const std::byte change = dst[i] ^ Target(dst[i], data[i]);
+      const std::byte target = Target(dst[i], data[i]);
       const std::byte mask{static_cast<uint8_t>(bits >> ((i & 7u) * 8))};
-      dst[i] ^= change & mask;
+      dst[i] ^= (dst[i] ^ target) & mask;
+      if (dst[i] != target) MarkUnreadable(address + i);
     }
   }
   if (!config_.eeprom) MarkByContent(address, address + data.size());
@@ -280,6 +295,12 @@ void RamFlashBase::TearErase(size_t begin, size_t end) {
   if (cut_mode_ == TearMode::kPrefix) {
     const size_t keep = static_cast<size_t>(NextRandom() % (end - begin));
     std::fill(&storage_[begin], &storage_[begin] + keep, erased);
+    // The unit the erase stopped in, unless it reads erased all the same.
+    const size_t unit = alignment();
+    const std::byte* at = &storage_[(begin + keep) / unit * unit];
+    if (std::any_of(at, at + unit, [&](std::byte b) { return b != erased; })) {
+      MarkUnreadable(begin + keep);
+    }
   } else {
     uint64_t bits = 0;
     for (size_t i = begin; i < end; ++i) {
@@ -288,9 +309,15 @@ void RamFlashBase::TearErase(size_t begin, size_t end) {
           static_cast<uint8_t>(bits >> (((i - begin) & 7u) * 8))};
       // Bits in `mask` move to the erased state.
       storage_[i] = (storage_[i] & ~mask) | (erased & mask);
+      if (storage_[i] != erased) MarkUnreadable(i);
     }
   }
   MarkByContent(begin, end);
+}
+
+void RamFlashBase::MarkUnreadable(size_t address) {
+  const size_t unit = address / alignment();
+  if (config_.ecc) SetUnits(unreadable_, unit, unit + 1, true);
 }
 
 void RamFlashBase::ApplyBadBits(size_t address,
@@ -339,6 +366,11 @@ Status RamFlashBase::DoRead(size_t address, std::span<std::byte> out) {
   Status status;
   if (Intercept(FlashOp::kRead, out.size(), status) != Verdict::kProceed) {
     return status;
+  }
+  if (config_.ecc &&
+      AnySet(unreadable_, AlignmentUnits(address, alignment()),
+             (address + out.size() + alignment() - 1) / alignment())) {
+    return Status::DataLoss();
   }
   std::memcpy(out.data(), &storage_[address], out.size());
   return Status::Ok();
@@ -407,6 +439,10 @@ Status RamFlashBase::DoErase(size_t first_sector, size_t count) {
             config_.erased_value);
   MarkProgrammed(AlignmentUnits(begin, alignment()),
                  AlignmentUnits(end, alignment()), false);
+  if (config_.ecc) {
+    SetUnits(unreadable_, AlignmentUnits(begin, alignment()),
+             AlignmentUnits(end, alignment()), false);
+  }
   for (size_t s = first_sector; s < first_sector + count; ++s) {
     ++sector_erases_[s];
     ++lifetime_erases_[s];

@@ -775,6 +775,134 @@ TEST(RamFlash, MemoryMappedViewIsTheStorage) {
   EXPECT_EQ(unmapped.mapped_base(), nullptr);
 }
 
+// ------------------------------------------------------------------ ECC
+
+Config EccConfig(uint64_t seed) {
+  Config config = MakeConfig(8, 0xFF, false, seed);
+  config.ecc = true;
+  return config;
+}
+
+// Which of the first `n` 8-byte units of `flash` read.
+std::vector<bool> ReadableUnits(Flash& flash, size_t n) {
+  std::vector<bool> out;
+  for (size_t unit = 0; unit < n; ++unit) {
+    Bytes word(8);
+    const Status s = flash.Read(unit * 8, word);
+    EXPECT_TRUE(s.ok() || s.IsDataLoss()) << s.str();
+    out.push_back(s.ok());
+  }
+  return out;
+}
+
+TEST(RamFlash, EccPrefixTearLeavesTheUnitBeingProgrammedUnreadable) {
+  std::set<size_t> torn_units;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    Flash flash(EccConfig(seed));
+    EXPECT_EQ(flash.mapped_base(), nullptr);  // reads must go through ECC
+    Bytes data = Pattern(128, seed);
+    for (std::byte& b : data) b &= std::byte{0x7F};  // never all-erased
+    flash.CutPowerAt(0, TearMode::kPrefix);
+    ASSERT_EQ(flash.Program(0, data), Status::Unavailable());
+    flash.PowerOn();
+    const size_t k = TornPrefix(flash, data);
+    const std::vector<bool> readable = ReadableUnits(flash, kSector / 8);
+    for (size_t unit = 0; unit < readable.size(); ++unit) {
+      EXPECT_EQ(readable[unit], unit != k / 8) << "seed " << seed;
+    }
+    torn_units.insert(k / 8);
+    // A read that only touches the unit fails too; the other sectors read.
+    Bytes one(1);
+    EXPECT_EQ(flash.Read(k, one), Status::DataLoss());
+    EXPECT_EQ(flash.Read(kSector, one), Status::Ok());
+    // Until the sector is erased.
+    ASSERT_EQ(flash.Erase(0, 1), Status::Ok());
+    EXPECT_EQ(ReadBack(flash, 0, kSector), Fill(kSector, 0xFF));
+  }
+  EXPECT_GT(torn_units.size(), 8u);
+}
+
+TEST(RamFlash, EccRandomBitTearLeavesEveryUnfinishedUnitUnreadable) {
+  Flash flash(EccConfig(5));
+  ASSERT_EQ(flash.Program(0, Fill(16, 0x00)), Status::Ok());
+  flash.CutPowerAt(0, TearMode::kRandomBits);
+  ASSERT_EQ(flash.Program(32, Fill(64, 0x00)), Status::Unavailable());
+  flash.PowerOn();
+  const std::vector<bool> readable = ReadableUnits(flash, 16);
+  // The units programmed before, and those after the range, still read.
+  EXPECT_TRUE(readable[0] && readable[1] && readable[2] && readable[3]);
+  for (size_t unit = 12; unit < 16; ++unit) EXPECT_TRUE(readable[unit]);
+  // From the first to the last unit a tear left half changed, none reads.
+  size_t unreadable = 0;
+  for (size_t unit = 4; unit < 12; ++unit) unreadable += !readable[unit];
+  EXPECT_GE(unreadable, 6u);
+}
+
+TEST(RamFlash, EccEraseTearsLeaveTheirSectorsUnreadableUntilErased) {
+  for (TearMode mode : {TearMode::kPrefix, TearMode::kRandomBits}) {
+    Flash flash(EccConfig(11));
+    ASSERT_EQ(flash.Program(0, Fill(flash.size_bytes(), 0x00)), Status::Ok());
+    flash.CutPowerAt(0, mode);
+    ASSERT_EQ(flash.Erase(1, 2), Status::Unavailable());
+    flash.PowerOn();
+    Bytes sector(kSector);
+    EXPECT_EQ(flash.Read(0, sector), Status::Ok());
+    EXPECT_EQ(flash.Read(3 * kSector, sector), Status::Ok());
+    const bool first = flash.Read(kSector, sector).ok();
+    const bool second = flash.Read(2 * kSector, sector).ok();
+    EXPECT_FALSE(first && second);
+    if (mode == TearMode::kRandomBits) {
+      EXPECT_FALSE(first || second);
+    }
+    // Erasing one sector clears only what the tear left in it.
+    ASSERT_EQ(flash.Erase(1, 1), Status::Ok());
+    EXPECT_EQ(flash.Read(kSector, sector), Status::Ok());
+    EXPECT_EQ(flash.Read(2 * kSector, sector).ok(), second);
+    ASSERT_EQ(flash.Erase(2, 1), Status::Ok());
+    EXPECT_EQ(flash.Read(2 * kSector, sector), Status::Ok());
+  }
+}
+
+TEST(RamFlash, EccUnreadableUnitsStayUnreadableWhenProgrammedAgain) {
+  Flash flash(EccConfig(2));
+  flash.CutPowerAt(0, TearMode::kPrefix);
+  ASSERT_EQ(flash.Program(64, Fill(8, 0x00)), Status::Unavailable());
+  flash.PowerOn();
+  Bytes word(8);
+  ASSERT_EQ(flash.Read(64, word), Status::DataLoss());
+  // Whatever a program does to the unit, its code no longer matches.
+  flash.Program(64, Fill(8, 0x00)).IgnoreError();
+  EXPECT_EQ(flash.Read(64, word), Status::DataLoss());
+  flash.Reset();
+  EXPECT_EQ(flash.Read(64, word), Status::Ok());
+}
+
+// The map of unreadable units shares the `programmed` buffer (one bit per
+// byte), so ECC needs an alignment of at least 2 with that buffer.
+TEST(RamFlash, EccNeedsRoomForItsMapOfUnreadableUnits) {
+  Config config = MakeConfig(1);
+  config.ecc = true;
+  VectorFlash byte_units(kSector, 2, config);
+  EXPECT_EQ(byte_units.flash.sector_count(), 0u);
+  Bytes one(1);
+  EXPECT_EQ(byte_units.flash.Read(0, one), Status::InvalidArgument());
+  config.alignment = 2;
+  VectorFlash word_units(kSector, 2, config);
+  EXPECT_EQ(word_units.flash.sector_count(), 2u);
+  EXPECT_EQ(word_units.flash.Read(0, one), Status::Ok());
+}
+
+TEST(RamFlash, WithoutEccTearsNeverReadAsDataLoss) {
+  for (TearMode mode : {TearMode::kPrefix, TearMode::kRandomBits}) {
+    Flash flash(MakeConfig(8));
+    flash.CutPowerAt(0, mode);
+    ASSERT_EQ(flash.Program(0, Fill(128, 0x00)), Status::Unavailable());
+    flash.PowerOn();
+    Bytes all(flash.size_bytes());
+    EXPECT_EQ(flash.Read(0, all), Status::Ok());
+  }
+}
+
 TEST(RamFlash, ResetErasesAndForgetsProgrammedUnits) {
   Flash flash;
   ASSERT_EQ(flash.Program(0, Fill(kSector * kSectors, 0x00)), Status::Ok());

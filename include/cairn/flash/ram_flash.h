@@ -19,6 +19,10 @@
 //    prefix of the range erased (kPrefix) or random bits set toward erased
 //    in every byte (kRandomBits); an interrupted read returns UNAVAILABLE.
 //    From then on every call returns UNAVAILABLE until PowerOn();
+//    With Config::ecc, the alignment units a cut left half changed (the
+//    one a prefix tear stopped in, for an erase only if it does not read
+//    erased; with random bits, every unit where a change did not complete)
+//    then read DATA_LOSS until erased;
 //  - FlipBit(address, bit): toggles one stored bit (a retention error);
 //  - SetEndurance(sector, k, mode): after the sector has been erased k times
 //    in its life, programs there fail with INTERNAL (kFail) or succeed but
@@ -58,17 +62,24 @@ class RamFlashBase : public FlashMemory {
     // Byte-writable EEPROM: any program overwrites, no bit rule; Erase()
     // fills with the erased value.
     bool eeprom = false;
-    // Expose the storage as a memory-mapped region.
+    // Expose the storage as a memory-mapped region (never with `ecc`).
     bool memory_mapped = true;
+    // Flash with an error-correcting code per alignment unit (as on many
+    // MCUs' internal flash): a cut program or erase leaves the units it was
+    // changing with a code that does not match, and a read that touches one
+    // fails with DATA_LOSS until an erase of that sector completes.
+    bool ecc = false;
     uint64_t seed = 1;
   };
 
   // Storage and bookkeeping are caller-owned: `storage` holds
   // sector_size * sector_count bytes, `programmed` one bit per byte
-  // (storage.size() / 8 bytes, rounded up), and the two erase arrays one
-  // entry per sector. The memory starts erased. If a buffer is too small
-  // (or the geometry overflows), the flash reports zero sectors and every
-  // call fails with INVALID_ARGUMENT instead of touching memory.
+  // (storage.size() / 8 bytes, rounded up; it needs one bit per alignment
+  // unit, two with `ecc`, so an ECC flash needs an alignment of 2 or more
+  // with that size), and the two erase arrays one entry per sector. The memory
+  // starts erased. If a buffer is too small (or the geometry overflows), the
+  // flash reports zero sectors and every call fails with INVALID_ARGUMENT
+  // instead of touching memory.
   RamFlashBase(size_t sector_size, size_t sector_count, const Config& config,
                std::span<std::byte> storage, std::span<uint8_t> programmed,
                std::span<uint32_t> sector_erases,
@@ -135,6 +146,8 @@ class RamFlashBase : public FlashMemory {
   void TearProgram(size_t address, std::span<const std::byte> data);
   void TearErase(size_t begin, size_t end);
   void ApplyBadBits(size_t address, std::span<const std::byte> data);
+  // ECC: the unit holding `address` no longer reads.
+  void MarkUnreadable(size_t address);
 
   Config config_;
   std::span<std::byte> storage_;
@@ -162,6 +175,10 @@ class RamFlashBase : public FlashMemory {
   size_t endurance_sector_ = 0;
   bool endurance_all_ = false;
   WearMode wear_mode_ = WearMode::kFail;
+
+  // ECC: one bit per unit, set while the unit does not read (empty
+  // without ECC).
+  std::span<uint8_t> unreadable_;
 };
 
 namespace internal {
