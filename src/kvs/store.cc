@@ -281,16 +281,36 @@ void Store::IndexErase(size_t pos) {
 
 // --------------------------------------------------------- reading entries
 
-// A read for the store's own work, whose failure says nothing about the
-// data read (see AsReadFailure).
+// Reads stored bytes. DATA_LOSS stays: the driver says the bytes are gone
+// (an ECC word that a cut left half written, porting.md), so the value or
+// header they belong to is damaged or torn. Any other failure says nothing
+// about the data and becomes INTERNAL (see AsReadFailure).
 Status Store::ReadAt(size_t address, std::span<std::byte> out) const {
-  return AsReadFailure(partition_->Read(address, out));
+  const Status read = partition_->Read(address, out);
+  return read.IsDataLoss() ? read : AsReadFailure(read);
 }
 
-// Reads the slot headers of `sector` from slot `slot` on into `out`.
+// Reads the slot headers of `sector` from slot `slot` on into `out`. A
+// header that does not read (DATA_LOSS, found by reading the slots one by
+// one) comes back as the complement of the erased value: written, and
+// never decoding (DecodeSlot), as a header torn on flash without ECC may
+// read.
 Status Store::ReadHeaders(uint32_t sector, uint32_t slot,
                           std::span<std::byte> out) const {
-  return partition_->Read(SlotAddress(sector, slot), out);
+  const size_t at = SlotAddress(sector, slot);
+  Status read = partition_->Read(at, out);
+  if (!read.IsDataLoss()) return read;
+  for (size_t pos = 0; pos < out.size(); pos += unit_) {
+    const std::span<std::byte> one =
+        out.subspan(pos, std::min<size_t>(unit_, out.size() - pos));
+    read = partition_->Read(at + pos, one);
+    if (read.IsDataLoss()) {
+      std::fill(one.begin(), one.end(), ~partition_->erased_value());
+    } else if (!read.ok()) {
+      return read;
+    }
+  }
+  return Status::Ok();
 }
 
 // Reads the slot `slot` of `sector` whose value region ends at `value_end`.
@@ -1176,11 +1196,13 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     if (check.ok() && tail_rule && !followed &&
         SectorHeader() + (size_t{st.pending_slot} + 2) * unit_ <= value_end) {
       std::byte tail = static_cast<std::byte>(st.pending.header.crc >> 8);
+      Status read;
       if (st.pending.region != 0) {
-        CAIRN_TRY(ReadAt(st.pending.value_address + TailOffset(st.pending),
-                         std::span(&tail, 1)));
+        read = ReadAt(st.pending.value_address + TailOffset(st.pending),
+                      std::span(&tail, 1));
+        if (!read.ok() && !read.IsDataLoss()) return read;
       }
-      if (tail == erased) check = Status::DataLoss();
+      if (!read.ok() || tail == erased) check = Status::DataLoss();
     }
     check = CheckLastCopy(st, check);
     if (!check.ok() && !check.IsDataLoss()) return check;
@@ -1284,7 +1306,8 @@ Status Store::ProgramVerified(size_t address,
   std::array<std::byte, 64> back;
   for (size_t pos = 0; pos < data.size(); pos += back.size()) {
     const size_t n = std::min(back.size(), data.size() - pos);
-    CAIRN_TRY(ReadAt(address + pos, std::span(back).first(n)));
+    CAIRN_TRY(AsReadFailure(
+        partition_->Read(address + pos, std::span(back).first(n))));
     if (std::memcmp(back.data(), data.data() + pos, n) != 0) {
       return Status::DataLoss();
     }
@@ -1384,7 +1407,7 @@ Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
   for (size_t pos = 0; pos < from.region; pos += step) {
     const std::span<std::byte> part =
         std::span(chunk).first(std::min(step, from.region - pos));
-    CAIRN_TRY(ReadAt(from.value_address + pos, part));
+    CAIRN_TRY(AsReadFailure(partition_->Read(from.value_address + pos, part)));
     CAIRN_TRY(ProgramVerified(at + pos, part));
   }
   // The tail byte lies in the region's last alignment unit, so in the last

@@ -143,6 +143,7 @@ struct Geometry {
   size_t alignment;
   bool eeprom;
   uint8_t copies = 1;  // Options::copies
+  bool ecc = false;    // a cut leaves unreadable ECC words (RamFlash ecc)
 };
 
 Options OptionsFor(const Geometry& g) {
@@ -167,6 +168,7 @@ class Sweep {
     RamFlashBase::Config c;
     c.alignment = g.alignment;
     c.eeprom = g.eeprom;
+    c.ecc = g.ecc;
     c.seed = seed;
     return c;
   }
@@ -299,11 +301,15 @@ TEST(KvsPowerCut, EveryCutPointIsSurvived) {
   total += SweepGeometry({512, 4, 1, true}, 200, 24, 0x99);
   // Redundancy: two copies of every write.
   total += SweepGeometry({512, 6, 4, false, 2}, 130, 24, 0x2c0);
+  // Flash with ECC: what a cut leaves half written does not read at all.
+  total += SweepGeometry({512, 6, 8, false, 1, true}, 240, 40, 0xecc);
   if (LongMode()) {
     total += SweepGeometry({512, 6, 8, false}, 2000, 48, 0xabc);
     total += SweepGeometry({2048, 4, 32, false}, 1500, 200, 0xdef);
     total += SweepGeometry({512, 3, 1, true}, 1500, 40, 0x5151);
     total += SweepGeometry({1024, 5, 8, false, 3}, 1000, 40, 0x3c0);
+    total += SweepGeometry({1024, 4, 16, false, 1, true}, 1500, 120, 0xecc2);
+    total += SweepGeometry({512, 6, 8, false, 2, true}, 1000, 40, 0xecc3);
   }
   std::cout << "power-cut sweep: " << total << " cut points checked"
             << (LongMode() ? " (long)" : "") << std::endl;

@@ -275,6 +275,8 @@ std::vector<Campaign> Campaigns(uint64_t ops_small, uint64_t ops_large) {
       {{256, 8, 1, true}, ops_small, 12, 24, 0x1005},
       {{8192, 3, 32, false, true}, ops_large, 24, 1200, 0x1006},
       {{65536, 3, 32}, ops_large, 24, 4000, 0x1007},
+      {{1024, 6, 8, false, false, true}, ops_small, 16, 120, 0x1008},
+      {{4096, 4, 16, false, false, true}, ops_small, 32, 400, 0x1009},
   };
 }
 

@@ -58,12 +58,14 @@ struct Geometry {
   size_t alignment;
   bool eeprom = false;
   bool erased_zero = false;
+  bool ecc = false;  // cuts leave unreadable ECC words (RamFlash ecc)
 };
 
 inline std::string Describe(const Geometry& g) {
   return std::to_string(g.sectors) + " x " + std::to_string(g.sector_size) +
          " B, align " + std::to_string(g.alignment) +
-         (g.eeprom ? ", EEPROM" : "") + (g.erased_zero ? ", erased 0x00" : "");
+         (g.eeprom ? ", EEPROM" : "") + (g.erased_zero ? ", erased 0x00" : "") +
+         (g.ecc ? ", ECC" : "");
 }
 
 // A RamFlashBase whose buffers live on the heap.
@@ -83,6 +85,7 @@ class HeapFlash {
     c.alignment = g.alignment;
     c.eeprom = g.eeprom;
     c.erased_value = g.erased_zero ? std::byte{0x00} : std::byte{0xFF};
+    c.ecc = g.ecc;
     c.seed = seed;
     return c;
   }
