@@ -30,12 +30,14 @@ using testing::Rig;
 
 constexpr size_t kBufferBytes = 1024;
 
-Geometry SweepGeometry(size_t sector_size = 512, size_t alignment = 4) {
+Geometry SweepGeometry(size_t sector_size = 512, size_t alignment = 4,
+                       bool ecc = false) {
   Geometry g;
   g.sector_size = sector_size;
   g.blob_sectors = 7;
   g.kvs_sectors = 4;
   g.alignment = alignment;
+  g.ecc = ecc;
   return g;
 }
 
@@ -50,6 +52,7 @@ struct Variant {
   bool checksum;
   size_t sector_size = 512;
   size_t alignment = 4;
+  bool ecc = false;
 };
 
 struct Outcome {
@@ -63,7 +66,7 @@ class Scenario {
  public:
   explicit Scenario(const Variant& v)
       : variant_(v),
-        rig_(SweepGeometry(v.sector_size, v.alignment)),
+        rig_(SweepGeometry(v.sector_size, v.alignment, v.ecc)),
         old_(RandomBytes(Whole(1700), 0xA)),
         new_(RandomBytes(Whole(2900), 0xB)) {}
 
@@ -284,6 +287,8 @@ const Variant kVariants[] = {
      48, 144, 200, true, 768, 16},
     {"deferred fws=sector512 buf1024 chunk700 crc32", Mode::kDeferred, 512,
      1024, 700, true},
+    {"buffered ECC align8 fws64 buf256 chunk100 crc32", Mode::kBuffered, 64,
+     256, 100, true, 512, 8, true},
 };
 
 class PowerCutTest : public ::testing::TestWithParam<size_t> {};

@@ -24,6 +24,7 @@ struct Geometry {
   size_t kvs_sectors = 3;
   bool memory_mapped = true;
   bool eeprom = false;
+  bool ecc = false;  // cuts leave unreadable ECC words (RamFlash ecc)
 };
 
 class Storage {
@@ -46,6 +47,7 @@ inline RamFlashBase::Config FlashConfig(const Geometry& g) {
   config.alignment = g.alignment;
   config.memory_mapped = g.memory_mapped;
   config.eeprom = g.eeprom;
+  config.ecc = g.ecc;
   return config;
 }
 
