@@ -1398,8 +1398,11 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
 }
 
 // Copies the value region of entry `from` (not empty) to `at`, byte for
-// byte, and stores its tail byte in `tail`. Apart from AppendEntry so that
-// the copy buffer is on the stack only while a reclaim copies.
+// byte, and stores its tail byte in `tail`. A failed read is tried once
+// more; bytes that still do not read (DATA_LOSS: an ECC error in a value)
+// are left erased: the copy fails its checksum as the value did. Apart from
+// AppendEntry so that the copy buffer is on the stack only while a reclaim
+// copies.
 Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
   std::array<std::byte, kCopyChunk> chunk;
   const size_t step =
@@ -1407,7 +1410,13 @@ Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
   for (size_t pos = 0; pos < from.region; pos += step) {
     const std::span<std::byte> part =
         std::span(chunk).first(std::min(step, from.region - pos));
-    CAIRN_TRY(AsReadFailure(partition_->Read(from.value_address + pos, part)));
+    Status read = ReadAt(from.value_address + pos, part);
+    if (!read.ok()) read = ReadAt(from.value_address + pos, part);
+    if (read.IsDataLoss()) {
+      std::fill(part.begin(), part.end(), partition_->erased_value());
+    } else {
+      CAIRN_TRY(read);
+    }
     CAIRN_TRY(ProgramVerified(at + pos, part));
   }
   // The tail byte lies in the region's last alignment unit, so in the last

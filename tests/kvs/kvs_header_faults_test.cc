@@ -1112,5 +1112,40 @@ TEST(KvsHeaderFaultReview5Test, UnreadableWordInTheFreeSectorIsErased) {
   EXPECT_TRUE(test::MatchesShadow(again, shadow));
 }
 
+// Bug 81: on flash with ECC, a committed value whose word stops reading (a
+// retention error) reads DATA_LOSS, as it should; but the reclaim that
+// had to move it failed with INTERNAL, every time, so the store took no
+// more writes. The copy now leaves the unreadable bytes erased: it fails
+// its checksum as the original did, and the key still reads DATA_LOSS.
+TEST(KvsEccTest, AnUnreadableValueDoesNotStopReclaims) {
+  EccFlash flash;
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  ASSERT_EQ(kvs.Put(100, Bytes(MakeValue(40, 1))), Status::Ok());
+  uint32_t sequence;
+  const uint32_t sector =
+      test::NewestSector(flash.bytes(), 1024, 4, kUnit, sequence);
+  flash.ecc_bad = sector * 1024 + 1024 - 24;  // inside the value's 40 bytes
+  std::string got;
+  ASSERT_EQ(test::GetString(kvs, 100, got, 64).status(), Status::DataLoss());
+  test::Shadow shadow;
+  for (int i = 0; i < 200; ++i) {
+    const Key key = static_cast<Key>(i % 5);
+    shadow[key] = MakeValue(40, i);
+    ASSERT_EQ(kvs.Put(key, Bytes(shadow[key])), Status::Ok()) << "put " << i;
+  }
+  ASSERT_EQ(flash.ecc_bad, EccFlash::kNone) << "its sector was never reclaimed";
+  EXPECT_EQ(test::GetString(kvs, 100, got, 64).status(), Status::DataLoss());
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_EQ(again.size(), shadow.size() + 1);
+  for (const auto& [key, value] : shadow) {
+    ASSERT_EQ(test::GetString(again, key, got, 64).status(), Status::Ok());
+    EXPECT_EQ(got, value) << "key " << key;
+  }
+  EXPECT_EQ(test::GetString(again, 100, got, 64).status(), Status::DataLoss());
+}
+
 }  // namespace
 }  // namespace cairn::kvs
