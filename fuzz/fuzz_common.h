@@ -45,6 +45,7 @@ struct Geometry {
   size_t alignment = 4;
   bool erased_zero = false;
   bool eeprom = false;
+  bool ecc = false;  // cuts leave unreadable ECC words (RamFlash ecc)
 };
 
 // A RamFlashBase with its buffers on the heap.
@@ -63,6 +64,7 @@ class HeapFlash {
     c.alignment = g.alignment;
     c.erased_value = g.erased_zero ? std::byte{0x00} : std::byte{0xFF};
     c.eeprom = g.eeprom;
+    c.ecc = g.ecc;
     c.seed = seed;
     return c;
   }

@@ -2,9 +2,10 @@
 // against a shadow model.
 //
 // One flash holds a key-value store partition and a blob partition behind
-// it. Input byte 0 picks the geometry; then each operation is an opcode byte
-// followed by its arguments (see Run()). Key-value operations touch keys
-// 0..11; the blob store keeps its metadata in the same key-value store.
+// it. Input byte 0 picks the geometry (NOR layouts also with ECC); then
+// each operation is an opcode byte followed by its arguments (see Run()).
+// Key-value operations touch keys 0..11; the blob store keeps its metadata
+// in the same key-value store.
 //
 // Invariants checked after every remount:
 //  - before any bit flip: the key-value store equals the model exactly, or,
@@ -52,18 +53,27 @@ struct Layout {
 };
 
 Layout PickLayout(uint8_t b) {
+  Layout layout;
   switch (b % 5) {
     case 0:
-      return {{512, 8, 4, false, false}, 4, 4, 16};
+      layout = {{512, 8, 4, false, false}, 4, 4, 16};
+      break;
     case 1:
-      return {{1024, 6, 16, false, false}, 3, 3, 32};
+      layout = {{1024, 6, 16, false, false}, 3, 3, 32};
+      break;
     case 2:
-      return {{256, 12, 1, false, true}, 6, 6, 16};
+      layout = {{256, 12, 1, false, true}, 6, 6, 16};
+      break;
     case 3:
-      return {{512, 9, 8, true, false}, 5, 4, 64};
+      layout = {{512, 9, 8, true, false}, 5, 4, 64};
+      break;
     default:
-      return {{256, 8, 32, false, false}, 4, 4, 32};
+      layout = {{256, 8, 32, false, false}, 4, 4, 32};
+      break;
   }
+  // One byte value in four runs the NOR layouts on flash with ECC.
+  layout.geometry.ecc = (b / 5) % 4 == 3 && !layout.geometry.eeprom;
+  return layout;
 }
 
 bool Trace() {
