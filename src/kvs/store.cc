@@ -742,10 +742,15 @@ Status Store::DoInit() {
   // that formatting a blank partition writes leaves it torn.
   if (others_erased) {
     const size_t skip = units_erased ? 0 : unit_;
-    Result<bool> blank =
-        partition_->IsErased(skip, partition_->size_bytes() - skip);
-    CAIRN_TRY(AsReadFailure(blank.status()));
-    if (*blank) return FormatAll(units_erased ? Clear::kNone : Clear::kWipe);
+    const size_t size = partition_->size_bytes() - skip;
+    Result<bool> blank = partition_->IsErased(skip, size);
+    if (blank.status().IsDataLoss()) blank = partition_->IsErased(skip, size);
+    // Bytes that still do not read (DATA_LOSS: an ECC word a cut erase
+    // left) are not blank.
+    if (!blank.status().IsDataLoss()) {
+      CAIRN_TRY(AsReadFailure(blank.status()));
+      if (*blank) return FormatAll(units_erased ? Clear::kNone : Clear::kWipe);
+    }
   }
 
   // A newer format shows in every sector; one odd unit is a torn write.
@@ -1306,8 +1311,12 @@ Status Store::ProgramVerified(size_t address,
   std::array<std::byte, 64> back;
   for (size_t pos = 0; pos < data.size(); pos += back.size()) {
     const size_t n = std::min(back.size(), data.size() - pos);
-    CAIRN_TRY(AsReadFailure(
-        partition_->Read(address + pos, std::span(back).first(n))));
+    // A read-back that fails twice with DATA_LOSS (ECC: the cells did not
+    // take the program) is a failed program; other failures say nothing.
+    const std::span<std::byte> part = std::span(back).first(n);
+    Status read = ReadAt(address + pos, part);
+    if (read.IsDataLoss()) read = ReadAt(address + pos, part);
+    CAIRN_TRY(read);
     if (std::memcmp(back.data(), data.data() + pos, n) != 0) {
       return Status::DataLoss();
     }

@@ -75,6 +75,86 @@ INSTANTIATE_TEST_SUITE_P(Modes, KvsWearTest,
                          ::testing::Values(WearMode::kFail,
                                            WearMode::kBadBits));
 
+// A worn sector on flash with ECC (porting.md: the driver returns DATA_LOSS
+// for an uncorrectable ECC error on read). On such a part a program into
+// worn cells completes but leaves words whose bits did not all program, so
+// their ECC code does not match: the read-back returns DATA_LOSS, where
+// RamFlash's WearMode::kBadBits (no ECC) returns the wrong bytes. Here every
+// program into sector 2 leaves its units unreadable until the next erase
+// (the erase itself still works).
+class EccWornFlash : public RamFlash<512, 8> {
+ public:
+  EccWornFlash() : RamFlash<512, 8>(EccConfig()) {}
+  int worn = -1;
+
+ private:
+  static RamFlashBase::Config EccConfig() {
+    RamFlashBase::Config config;
+    config.alignment = 8;
+    config.ecc = true;
+    return config;
+  }
+  Status DoProgram(size_t address, std::span<const std::byte> data) override {
+    const Status s = RamFlashBase::DoProgram(address, data);
+    if (s.ok() && worn >= 0 && address / 512 == static_cast<size_t>(worn)) {
+      for (size_t at = address; at < address + data.size(); at += 8) {
+        bad_[at / 8] = true;
+      }
+    }
+    return s;
+  }
+  Status DoRead(size_t address, std::span<std::byte> out) override {
+    for (size_t at = address / 8 * 8; at < address + out.size(); at += 8) {
+      if (bad_[at / 8]) return Status::DataLoss();
+    }
+    return RamFlashBase::DoRead(address, out);
+  }
+  Status DoErase(size_t first, size_t count) override {
+    const Status s = RamFlashBase::DoErase(first, count);
+    if (s.ok()) {
+      std::fill(bad_.begin() + first * 64, bad_.begin() + (first + count) * 64,
+                false);
+    }
+    return s;
+  }
+  std::array<bool, 512 * 8 / 8> bad_{};
+};
+
+// With WearMode::kBadBits the read-back of a worn sector's program finds
+// other bytes (DATA_LOSS): the sector is erased and tried once more, then
+// marked bad, and the store goes on (KvsWearTest above). On flash with ECC
+// the same read-back fails with DATA_LOSS from the driver, which
+// ProgramVerified turned into INTERNAL ("a read failure says nothing about
+// the sector"): ActivateOrRemount gave up without condemning the sector,
+// the next write remounted and copied into the same sector again, and every
+// write that needed a new sector failed with INTERNAL from then on (bug
+// 84). A read-back that returns DATA_LOSS twice is now a failed program.
+TEST(KvsEccWearTest, WornSectorOnEccFlashIsRetired) {
+  EccWornFlash flash;
+  FlashPartition partition(flash);
+  KeyValueStore<16> kvs(partition);
+  ASSERT_TRUE(kvs.Init().ok());
+  flash.worn = 2;
+  std::map<Key, std::string> shadow;
+  int failed = 0, first_failed = -1;
+  Status first;
+  for (int writes = 0; writes < 600; ++writes) {
+    const Key key = static_cast<Key>(writes % 10);
+    const std::string value = "value " + std::to_string(writes);
+    const Status put = kvs.Put(key, Bytes(value));
+    if (put.ok()) {
+      shadow[key] = value;
+    } else if (failed++ == 0) {
+      first_failed = writes;
+      first = put;
+    }
+  }
+  EXPECT_EQ(failed, 0) << "puts failed from put " << first_failed
+                       << " on, the first with " << first.str();
+  EXPECT_GT(kvs.GetStats().bad_sectors, 0u);
+  ExpectAll(kvs, shadow);
+}
+
 // A sector that dies outright: it can neither be erased nor programmed, so
 // it cannot even take the bad-sector marker and keeps its old activation
 // unit. With three sectors the store runs on the other two, and every mount
