@@ -344,7 +344,10 @@ void RamFlashBase::ApplyBadBits(size_t address,
       const uint8_t change = static_cast<uint8_t>(cell ^ target);
       const uint64_t r = NextRandom();
       const uint8_t drop = static_cast<uint8_t>(change & (r >> 8) & (r >> 40));
-      if (drop != 0) dropped_any = true;
+      if (drop != 0) {
+        dropped_any = true;
+        MarkUnreadable(address + i);  // with ECC: its code no longer matches
+      }
       if (change != 0 && first_change == data.size()) {
         first_change = i;
         first_change_bits = change;
@@ -357,6 +360,7 @@ void RamFlashBase::ApplyBadBits(size_t address,
     const uint8_t low =
         static_cast<uint8_t>(first_change_bits & (~first_change_bits + 1u));
     storage_[address + first_change] ^= std::byte{low};
+    MarkUnreadable(address + first_change);
   }
 }
 

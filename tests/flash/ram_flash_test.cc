@@ -877,6 +877,30 @@ TEST(RamFlash, EccUnreadableUnitsStayUnreadableWhenProgrammedAgain) {
   EXPECT_EQ(flash.Read(64, word), Status::Ok());
 }
 
+// On flash with ECC, a unit where a program into worn cells left bits
+// unprogrammed reads DATA_LOSS (its code does not match), the others read.
+TEST(RamFlash, EccWornCellsReadAsDataLoss) {
+  Flash flash(EccConfig(4));
+  flash.SetEnduranceAll(1, WearMode::kBadBits);
+  ASSERT_EQ(flash.Erase(1, 1), Status::Ok());  // sector 1 now worn
+  // One bit to program per unit, so that some units take it all.
+  Bytes data = Fill(kSector, 0xFF);
+  for (size_t unit = 0; unit < kSector / 8; ++unit)
+    data[unit * 8] = std::byte{0xFE};
+  ASSERT_EQ(flash.Program(kSector, data), Status::Ok());
+  const Bytes after = Snapshot(flash);
+  size_t unreadable = 0;
+  for (size_t unit = 0; unit < kSector / 8; ++unit) {
+    Bytes word(8);
+    const bool took = after[kSector + unit * 8] == std::byte{0xFE};
+    EXPECT_EQ(flash.Read(kSector + unit * 8, word),
+              took ? Status::Ok() : Status::DataLoss());
+    unreadable += !took;
+  }
+  EXPECT_GT(unreadable, 0u);
+  EXPECT_LT(unreadable, kSector / 8);
+}
+
 // The map of unreadable units shares the `programmed` buffer (one bit per
 // byte), so ECC needs an alignment of at least 2 with that buffer.
 TEST(RamFlash, EccNeedsRoomForItsMapOfUnreadableUnits) {

@@ -239,8 +239,11 @@ TEST_P(WearOut, AcknowledgedValuesSurviveUntilTheStoreRefusesWrites) {
 
 std::vector<WearCase> Cases() {
   std::vector<WearCase> cases;
-  const Geometry geometries[] = {
-      {512, 8, 4}, {1024, 6, 16}, {256, 10, 1, true}, {4096, 5, 8}};
+  const Geometry geometries[] = {{512, 8, 4},
+                                 {1024, 6, 16},
+                                 {256, 10, 1, true},
+                                 {4096, 5, 8},
+                                 {1024, 6, 8, false, false, true}};
   // Three seeds each by default, more in long mode.
   const uint64_t seeds = LongMode() ? 40 : 3;
   for (uint64_t seed = 0; seed < seeds; ++seed) {
@@ -257,6 +260,7 @@ std::string CaseName(const ::testing::TestParamInfo<WearCase>& info) {
   const Geometry& g = info.param.geometry;
   return std::to_string(g.sectors) + "x" + std::to_string(g.sector_size) +
          "_align" + std::to_string(g.alignment) + (g.eeprom ? "_eeprom" : "") +
+         (g.ecc ? "_ecc" : "") +
          (info.param.mode == WearMode::kFail ? "_fail" : "_badbits") + "_seed" +
          std::to_string(info.param.seed - 0x3000);
 }
@@ -267,11 +271,13 @@ INSTANTIATE_TEST_SUITE_P(Geometries, WearOut, ::testing::ValuesIn(Cases()),
 // ---- blob store on a wearing partition ----
 
 TEST(WearOutBlob, AWornBlobPartitionNeverYieldsWrongData) {
-  for (WearMode mode : {WearMode::kFail, WearMode::kBadBits}) {
+  for (int variant = 0; variant < 4; ++variant) {
+    const WearMode mode = variant % 2 ? WearMode::kBadBits : WearMode::kFail;
     blob::testing::Geometry g;
     g.sector_size = 512;
     g.blob_sectors = 4;
     g.kvs_sectors = 4;
+    g.ecc = variant >= 2;
     blob::testing::Rig rig(g);
     ASSERT_TRUE(rig.MountKvs().ok());
     // The blob sectors wear out after a few erases (the kvs sectors share
@@ -310,9 +316,9 @@ TEST(WearOutBlob, AWornBlobPartitionNeverYieldsWrongData) {
         ASSERT_TRUE(current.empty()) << "round " << round << ": " << read.str();
       }
     }
-    std::printf("blob on worn flash (%s): %d blobs stored, %d refused\n",
-                mode == WearMode::kFail ? "programs fail" : "bad bits", stored,
-                refused);
+    std::printf("blob on worn flash (%s%s): %d blobs stored, %d refused\n",
+                mode == WearMode::kFail ? "programs fail" : "bad bits",
+                g.ecc ? ", ECC" : "", stored, refused);
     EXPECT_GT(stored, 0);
     EXPECT_GT(refused, 0);
   }

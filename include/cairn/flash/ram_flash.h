@@ -22,7 +22,8 @@
 //    With Config::ecc, the alignment units a cut left half changed (the
 //    one a prefix tear stopped in, for an erase only if it does not read
 //    erased; with random bits, every unit where a change did not complete)
-//    then read DATA_LOSS until erased;
+//    then read DATA_LOSS until erased, as do the units where a program
+//    into worn cells (WearMode::kBadBits) left bits unprogrammed;
 //  - FlipBit(address, bit): toggles one stored bit (a retention error);
 //  - SetEndurance(sector, k, mode): after the sector has been erased k times
 //    in its life, programs there fail with INTERNAL (kFail) or succeed but
