@@ -70,6 +70,7 @@ struct TortureArgs {
   uint32_t cuts = 100;
   uint64_t seed = 1;
   uint32_t keys = 24;
+  bool ecc = false;  // the simulated flash has ECC
   bool quiet = false;
   std::string out;  // write the final image here
 };

@@ -10,16 +10,18 @@
 
 namespace cairn::tool {
 
-Image::Image(const Layout& layout) : layout_(layout) {
+Image::Image(const Layout& layout, bool ecc) : layout_(layout), ecc_(ecc) {
   size_t bytes = layout.size_bytes();
   storage_.resize(bytes);
-  programmed_.resize((bytes + 7) / 8);
+  // One bit per unit, twice with ECC (the map of units that do not read).
+  programmed_.resize((bytes + 7) / 8 * (ecc ? 2 : 1));
   erases_.resize(layout.sector_count);
   lifetime_.resize(layout.sector_count);
   RamFlashBase::Config config;
   config.alignment = layout.alignment;
   config.erased_value = std::byte(layout.erased);
-  config.memory_mapped = true;
+  config.memory_mapped = !ecc;
+  config.ecc = ecc;
   flash_.emplace(layout.sector_size, layout.sector_count, config, storage_,
                  programmed_, erases_, lifetime_);
   if (flash_->sector_count() != layout.sector_count) {
@@ -29,8 +31,8 @@ Image::Image(const Layout& layout) : layout_(layout) {
   }
 }
 
-std::unique_ptr<Image> Image::Create(const Layout& layout) {
-  std::unique_ptr<Image> image(new Image(layout));
+std::unique_ptr<Image> Image::Create(const Layout& layout, bool ecc) {
+  std::unique_ptr<Image> image(new Image(layout, ecc));
   for (const PartitionSpec& p : layout.partitions) {
     if (p.kind != PartitionKind::kKvs) continue;
     KvsHandle kvs(*image, p);
@@ -100,16 +102,17 @@ std::unique_ptr<Image> Image::Load(const std::string& path,
                     "describes {} ({})",
                     path, flash_bytes, layout.size_bytes(), layout.Describe()));
   }
-  std::unique_ptr<Image> image(new Image(layout));
+  std::unique_ptr<Image> image(new Image(layout, false));
   image->has_record_ = has_record;
   std::memcpy(image->flash_->bytes().data(), file.data(), flash_bytes);
   return image;
 }
 
 std::unique_ptr<Image> Image::Clone() const {
-  std::unique_ptr<Image> copy(new Image(layout_));
+  std::unique_ptr<Image> copy(new Image(layout_, ecc_));
   copy->has_record_ = has_record_;
   std::copy(storage_.begin(), storage_.end(), copy->storage_.begin());
+  if (ecc_) copy->programmed_ = programmed_;
   return copy;
 }
 

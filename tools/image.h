@@ -32,12 +32,15 @@ struct ImageOptions {
 class Image {
  public:
   // A fresh, erased image with `layout`; kvs partitions get formatted.
-  static std::unique_ptr<Image> Create(const Layout& layout);
+  // With `ecc` the simulated flash has ECC (RamFlash Config::ecc): what a
+  // power cut leaves half written reads DATA_LOSS until erased.
+  static std::unique_ptr<Image> Create(const Layout& layout, bool ecc = false);
   // Loads `path`. Throws kExitIo, kExitNotImage, kExitLayout.
   static std::unique_ptr<Image> Load(const std::string& path,
                                      const ImageOptions& options);
 
-  // An independent in-memory copy (to mount without touching this one).
+  // An independent in-memory copy (to mount without touching this one); on
+  // ECC flash the words that do not read do not read in the copy either.
   std::unique_ptr<Image> Clone() const;
 
   // Writes the flash contents (plus the record, unless the image was a raw
@@ -63,11 +66,12 @@ class Image {
   std::string NameOf(kvs::Key key) const;
 
  private:
-  explicit Image(const Layout& layout);
+  Image(const Layout& layout, bool ecc);
 
   Layout layout_;
   bool has_record_ = true;
   std::vector<std::byte> storage_;
+  bool ecc_ = false;
   std::vector<uint8_t> programmed_;
   std::vector<uint32_t> erases_;
   std::vector<uint32_t> lifetime_;

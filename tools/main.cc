@@ -246,6 +246,9 @@ int main(int argc, char** argv) {
   torture->add_option("--cuts", targs.cuts, "Power cuts (default 100)");
   torture->add_option("--seed", targs.seed, "Random seed (default 1)");
   torture->add_option("--keys", targs.keys, "Distinct keys (default 24)");
+  torture->add_flag("--ecc", targs.ecc,
+                    "Flash with ECC: what a cut leaves half written does not "
+                    "read until erased");
   torture->add_flag("-q,--quiet", targs.quiet, "No progress bar");
   torture->add_option("-o,--out", targs.out,
                       "Write the final image (for stats, dump, check)");

@@ -98,7 +98,7 @@ std::string Diff(const Model& got, const Model& want) {
 
 int CmdTorture(const TortureArgs& args) {
   Layout layout = ParseLayoutFile(args.layout);
-  std::unique_ptr<Image> image = Image::Create(layout);
+  std::unique_ptr<Image> image = Image::Create(layout, args.ecc);
   const PartitionSpec& spec =
       image->Partition(args.partition, PartitionKind::kKvs);
   RamFlashBase& flash = image->flash();
@@ -130,9 +130,10 @@ int CmdTorture(const TortureArgs& args) {
 
   const bool bar = !args.quiet && isatty(STDOUT_FILENO);
   fmt::print(
-      "torture: {} power cuts on '{}' ({}), {} keys, values up to {} "
+      "torture: {} power cuts on '{}' ({}{}), {} keys, values up to {} "
       "B, seed {}\n",
-      args.cuts, spec.name, layout.Describe(), args.keys, max_value, args.seed);
+      args.cuts, spec.name, layout.Describe(), args.ecc ? ", ECC" : "",
+      args.keys, max_value, args.seed);
   std::fflush(stdout);
 
   Model model;

@@ -18,6 +18,13 @@ has "torture: PASSED"
 printf 'geometry,8192,8,256\nkvs,w,0,8\n' > a256.csv
 expect 0 torture --layout a256.csv --cuts 150 --seed 5
 has "torture: PASSED"
+# Flash with ECC: what a cut leaves half written does not read.
+expect 0 torture --layout "$HERE/layout.json" --cuts 300 --seed 12 --ecc
+has "torture: PASSED"
+has ", ECC)"
+printf 'geometry,2048,10,8\nkvs,e8,0,10\n' > ecc8.csv
+expect 0 torture --layout ecc8.csv --cuts 300 --seed 13 --keys 12 --ecc
+has "torture: PASSED"
 # -o keeps the final image, which checks clean.
 expect 0 torture --layout "$HERE/layout.json" --cuts 40 -o final.img
 expect 0 check final.img
