@@ -161,16 +161,18 @@ Status BlobStore::Resume(BlobWriter* writer) {
   }
 
   // The furthest written point lies in the last sector that is not erased
-  // (one that does not read, DATA_LOSS: an ECC word a cut program left, is
-  // not). Back up past that sector and one full sector before it, and erase
-  // from there to the end (units beyond may have been programmed with bytes
-  // that read as erased).
+  // (one that does not read, DATA_LOSS twice: an ECC word a cut program
+  // left, is not). Back up past that sector and one full sector before it, and
+  // erase from there to the end (units beyond may have been programmed with
+  // bytes that read as erased).
   ResetWrite();
   const size_t sector = partition_->sector_size();
   size_t used = partition_->sector_count();
   for (; used > 0; --used) {
-    const Result<bool> erased =
-        partition_->IsErased((used - 1) * sector, sector);
+    Result<bool> erased = partition_->IsErased((used - 1) * sector, sector);
+    if (erased.status().IsDataLoss()) {
+      erased = partition_->IsErased((used - 1) * sector, sector);
+    }
     if (erased.status().IsDataLoss()) break;
     CAIRN_TRY(erased.status());
     if (!*erased) break;

@@ -281,13 +281,25 @@ void Store::IndexErase(size_t pos) {
 
 // --------------------------------------------------------- reading entries
 
-// Reads stored bytes. DATA_LOSS stays: the driver says the bytes are gone
-// (an ECC word that a cut left half written, porting.md), so the value or
-// header they belong to is damaged or torn. Any other failure says nothing
-// about the data and becomes INTERNAL (see AsReadFailure).
+// Reads stored bytes. DATA_LOSS is read again, and if it stays, it stays:
+// the driver says the bytes are gone (an ECC word that a cut left half
+// written, porting.md), so the value or header they belong to is damaged
+// or torn. Any other failure says nothing about the data and becomes
+// INTERNAL (see AsReadFailure).
 Status Store::ReadAt(size_t address, std::span<std::byte> out) const {
-  const Status read = partition_->Read(address, out);
+  Status read = partition_->Read(address, out);
+  if (read.IsDataLoss()) read = partition_->Read(address, out);
   return read.IsDataLoss() ? read : AsReadFailure(read);
+}
+
+// Whether `size` bytes at `address` are erased; DATA_LOSS (read twice, as
+// in ReadAt) if some do not read.
+Result<bool> Store::IsErasedAt(size_t address, size_t size) const {
+  Result<bool> erased = partition_->IsErased(address, size);
+  if (erased.status().IsDataLoss()) {
+    erased = partition_->IsErased(address, size);
+  }
+  return erased;
 }
 
 // Reads the slot headers of `sector` from slot `slot` on into `out`. A
@@ -303,7 +315,7 @@ Status Store::ReadHeaders(uint32_t sector, uint32_t slot,
   for (size_t pos = 0; pos < out.size(); pos += unit_) {
     const std::span<std::byte> one =
         out.subspan(pos, std::min<size_t>(unit_, out.size() - pos));
-    read = partition_->Read(at + pos, one);
+    read = ReadAt(at + pos, one);
     if (read.IsDataLoss()) {
       std::fill(one.begin(), one.end(), ~partition_->erased_value());
     } else if (!read.ok()) {
@@ -567,7 +579,7 @@ Status Store::SectorFacts(Mount& m, uint32_t sector, SectorInfo& info,
 // nothing was written there after its activation, nor copied there before.
 // A slot that does not read (DATA_LOSS, an ECC word) counts as written.
 Status Store::Unwritten(uint32_t sector, bool& unwritten) const {
-  const Result<bool> erased = partition_->IsErased(SlotAddress(sector, 0), 8);
+  const Result<bool> erased = IsErasedAt(SlotAddress(sector, 0), 8);
   unwritten = erased.ok() && *erased;
   return erased.status().IsDataLoss() ? Status::Ok()
                                       : AsReadFailure(erased.status());
@@ -743,10 +755,9 @@ Status Store::DoInit() {
   if (others_erased) {
     const size_t skip = units_erased ? 0 : unit_;
     const size_t size = partition_->size_bytes() - skip;
-    Result<bool> blank = partition_->IsErased(skip, size);
-    if (blank.status().IsDataLoss()) blank = partition_->IsErased(skip, size);
-    // Bytes that still do not read (DATA_LOSS: an ECC word a cut erase
-    // left) are not blank.
+    const Result<bool> blank = IsErasedAt(skip, size);
+    // Bytes that do not read (DATA_LOSS: an ECC word a cut erase left) are
+    // not blank.
     if (!blank.status().IsDataLoss()) {
       CAIRN_TRY(AsReadFailure(blank.status()));
       if (*blank) return FormatAll(units_erased ? Clear::kNone : Clear::kWipe);
@@ -1311,12 +1322,9 @@ Status Store::ProgramVerified(size_t address,
   std::array<std::byte, 64> back;
   for (size_t pos = 0; pos < data.size(); pos += back.size()) {
     const size_t n = std::min(back.size(), data.size() - pos);
-    // A read-back that fails twice with DATA_LOSS (ECC: the cells did not
-    // take the program) is a failed program; other failures say nothing.
-    const std::span<std::byte> part = std::span(back).first(n);
-    Status read = ReadAt(address + pos, part);
-    if (read.IsDataLoss()) read = ReadAt(address + pos, part);
-    CAIRN_TRY(read);
+    // A read-back that returns DATA_LOSS (ECC: the cells did not take the
+    // program) is a failed program; other failures say nothing.
+    CAIRN_TRY(ReadAt(address + pos, std::span(back).first(n)));
     if (std::memcmp(back.data(), data.data() + pos, n) != 0) {
       return Status::DataLoss();
     }
@@ -1407,25 +1415,31 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
 }
 
 // Copies the value region of entry `from` (not empty) to `at`, byte for
-// byte, and stores its tail byte in `tail`. A failed read is tried once
-// more; bytes that still do not read (DATA_LOSS: an ECC error in a value)
-// are left erased: the copy fails its checksum as the value did. Apart from
+// byte, and stores its tail byte in `tail`. Units that do not read
+// (DATA_LOSS: an ECC error in a value) are left erased: the copy fails its
+// checksum as the value did. Apart from
 // AppendEntry so that the copy buffer is on the stack only while a reclaim
 // copies.
 Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
   std::array<std::byte, kCopyChunk> chunk;
-  const size_t step =
-      kCopyChunk / partition_->alignment() * partition_->alignment();
+  const size_t unit = partition_->alignment();
+  const size_t step = kCopyChunk / unit * unit;
   for (size_t pos = 0; pos < from.region; pos += step) {
     const std::span<std::byte> part =
         std::span(chunk).first(std::min(step, from.region - pos));
-    Status read = ReadAt(from.value_address + pos, part);
-    if (!read.ok()) read = ReadAt(from.value_address + pos, part);
-    if (read.IsDataLoss()) {
-      std::fill(part.begin(), part.end(), partition_->erased_value());
-    } else {
-      CAIRN_TRY(read);
+    const Status read = ReadAt(from.value_address + pos, part);
+    // Unit by unit, so that only the units that do not read stay erased
+    // (an extended entry's size word is in the last chunk).
+    for (size_t u = 0; read.IsDataLoss() && u < part.size(); u += unit) {
+      const std::span<std::byte> one = part.subspan(u, unit);
+      const Status alone = ReadAt(from.value_address + pos + u, one);
+      if (alone.IsDataLoss()) {
+        std::fill(one.begin(), one.end(), partition_->erased_value());
+      } else {
+        CAIRN_TRY(alone);
+      }
     }
+    if (!read.IsDataLoss()) CAIRN_TRY(read);
     CAIRN_TRY(ProgramVerified(at + pos, part));
   }
   // The tail byte lies in the region's last alignment unit, so in the last
@@ -1558,8 +1572,8 @@ Status Store::PrepareFree(uint32_t sector) {
     const auto part = std::span(chunk).first(std::min(chunk.size(), end - at));
     // Bytes that do not read (DATA_LOSS: an ECC word a cut program left)
     // are not erased either.
-    const Status read = partition_->Read(at, part);
-    if (!read.IsDataLoss()) CAIRN_TRY(AsReadFailure(read));
+    const Status read = ReadAt(at, part);
+    if (!read.IsDataLoss()) CAIRN_TRY(read);
     clean = read.ok() &&
             AllErased(part.data(), part.size(), partition_->erased_value());
   }

@@ -1204,5 +1204,220 @@ TEST(KvsEccReviewTest, ReplacementCutInTheLastEraseStillMounts) {
   EXPECT_GT(hit, 0);
 }
 
+// ---- from the second review of the ECC mode (bugs 85-87) ----
+
+// A 4 x 16 KiB flash (extended values) whose unit at `ecc_bad` (alignment 8)
+// reads DATA_LOSS until its sector is erased: an uncorrectable ECC error in
+// a committed value (a retention error).
+class BigEccFlash : public RamFlash<16384, 4> {
+ public:
+  static constexpr size_t kNone = ~size_t{0};
+  BigEccFlash() : RamFlash<16384, 4>(EccConfig(8)) {}
+  size_t ecc_bad = kNone;
+
+ protected:
+  Status DoRead(size_t address, std::span<std::byte> out) override {
+    if (ecc_bad != kNone && address < ecc_bad + 8 &&
+        ecc_bad < address + out.size()) {
+      return Status::DataLoss();
+    }
+    return RamFlashBase::DoRead(address, out);
+  }
+  Status DoErase(size_t first, size_t count) override {
+    const Status s = RamFlashBase::DoErase(first, count);
+    if (s.ok() && ecc_bad != kNone && first <= ecc_bad / 16384 &&
+        ecc_bad / 16384 < first + count) {
+      ecc_bad = kNone;
+    }
+    return s;
+  }
+};
+
+// An extended value (9,000 bytes: a value region of 9,008 bytes, its size
+// word in the last 8) with an ECC error in its last value word, the word
+// right before the size word. Mount reads only the size word, so the sector
+// scans fine and only that key reads DATA_LOSS. The reclaim that retires
+// the sector copies the value in 256-byte chunks (kCopyChunk), and
+// CopyValue fills a whole chunk that does not read with erased bytes: the
+// last chunk (48 bytes here) holds the bad word and the size word, so the
+// copy's size word is erased. The copy's header no longer decodes to a region
+// (ReadSlot: invalid size word): the index update after the activation
+// (ApplyRun) fails, the Put that ran the reclaim returns DATA_LOSS, and the
+// remount takes that slot for damage, so every slot after it in its sector is
+// lost: here key 4, copied right after key 1 into the new sector, read
+// DATA_LOSS for good (keys 2 and 3 went into the old active sector). Bug 85:
+// the copy now leaves only the units that do not read erased.
+TEST(KvsEcc2ReviewTest, UnreadableEndOfAnExtendedValueDoesNotCostOtherKeys) {
+  BigEccFlash flash;
+  FlashPartition partition(flash);
+  Shadow shadow;
+  {
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    ASSERT_EQ(kvs.Put(1, Bytes(MakeValue(9000, 1))), Status::Ok());
+    for (Key k = 2; k <= 4; ++k) {
+      shadow[k] = MakeValue(40, k);
+      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+    }
+  }
+  // Key 1 is the first entry of sector 0: its region is the sector's last
+  // 9,008 bytes; its last value word is 16 bytes before the sector's end.
+  flash.ecc_bad = 16384 - 16;
+  KeyValueStore<16> kvs(partition);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  std::string got;
+  ASSERT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
+  for (int i = 0; flash.ecc_bad != BigEccFlash::kNone; ++i) {
+    ASSERT_LT(i, 3000) << "sector 0 was never reclaimed";
+    const Key k = static_cast<Key>(10 + i % 6);
+    const std::string v = MakeValue(200, 100 + i);
+    const Status put = kvs.Put(k, Bytes(v));
+    // The reclaim itself may fail here (its copies do not read back).
+    EXPECT_EQ(put, Status::Ok()) << "put " << i;
+    if (put.ok()) shadow[k] = v;
+  }
+  // A few more writes land after the copies.
+  for (int i = 0; i < 6; ++i) {
+    const Key k = static_cast<Key>(10 + i);
+    shadow[k] = MakeValue(200, 5000 + i);
+    ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok()) << "put " << i;
+  }
+  KeyValueStore<16> again(partition);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_EQ(GetString(again, 1, got).status(), Status::DataLoss());
+  for (const auto& [key, value] : shadow) {
+    const Status s = GetString(again, key, got).status();
+    EXPECT_EQ(s, Status::Ok()) << "key " << key;
+    if (s.ok()) {
+      EXPECT_EQ(got, value) << "key " << key;
+    }
+  }
+}
+
+// A one-off DATA_LOSS from the driver (a read that fails once and then
+// reads fine) anywhere in a reclaim that carries an extended value. With
+// INTERNAL the reclaim fails and nothing is lost
+// (KvsRemountTest.ReadErrorDuringReclaimNeverLosesAnExtendedValue); with
+// DATA_LOSS on the size word's read, ReadSlot returns DATA_LOSS (ReadAt
+// keeps it since bug 80's fix), CopyEntry takes the entry for unreadable
+// and carries the key forward as a lost marker: DATA_LOSS for good, from
+// a read that would have succeeded the second time (bug 86: every read of
+// stored bytes now reads a DATA_LOSS again before it believes it).
+TEST(KvsEcc2ReviewTest, OneOffDataLossDuringReclaimNeverLosesAnExtendedValue) {
+  const auto build = [](KeyValueStore<8>& kvs, Shadow& shadow) {
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    for (int i = 0; i < 3; ++i) {  // key 1, then key 2 fills the ring
+      const Key k = i == 0 ? 1 : 2;
+      shadow[k] = MakeValue(9000, i);
+      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+    }
+  };
+  uint64_t reads = 0;
+  {
+    RamFlash<16384, 4> flash(EccConfig(8));
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow);
+    flash.ResetCounters();
+    ASSERT_EQ(kvs.ReclaimOne(), Status::Ok());
+    ASSERT_GT(flash.counters().sector_erases, 0u) << "nothing reclaimed";
+    reads = flash.counters().read_calls;
+  }
+  int failures = 0;
+  for (uint64_t n = 0; n < reads; ++n) {
+    RamFlash<16384, 4> flash(EccConfig(8));
+    FlashPartition partition(flash);
+    KeyValueStore<8> kvs(partition);
+    Shadow shadow;
+    build(kvs, shadow);
+    flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n),
+                   Status::DataLoss());
+    kvs.ReclaimOne().IgnoreError();
+    flash.ClearFaults();
+    KeyValueStore<8> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok()) << "read " << n;
+    const auto match = test::MatchesShadow(again, shadow);
+    if (!match && failures++ < 3)
+      ADD_FAILURE() << "read " << n << ": " << match.message();
+  }
+  EXPECT_EQ(failures, 0) << "of " << reads << " reads";
+}
+
+// A one-off DATA_LOSS from the driver during a mount (the read fails once,
+// the next read of the same bytes succeeds). Before bug 80's fix every such
+// failure made Init() return INTERNAL, and the next Init() read the store
+// as it is. After it, mount kept DATA_LOSS from the reads of stored bytes
+// and tried none of them again (bug 87, fixed as bug 86): on the size word of
+// an extended entry in an older sector the slot is damage, so every key after
+// it in that sector is marked lost (and a reclaim then writes lost markers for
+// them); on the value or tail byte of the active sector's last entry, an
+// acknowledged write is taken for a torn one and the sector is closed behind
+// the older value. Init() must return INTERNAL or mount the store as it is;
+// either way, after a write and a clean remount every key must read its value.
+TEST(KvsEcc2ReviewTest, OneOffDataLossDuringMountLosesNothing) {
+  const auto build = [](FlashPartition& partition, Shadow& shadow) {
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    int i = 0;
+    auto put = [&](Key k, size_t size) {
+      shadow[k] = MakeValue(size, 7 * k + i++);
+      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
+    };
+    // Sector 0: an extended value, then three small keys after it.
+    put(1, 9000);
+    for (Key k = 2; k <= 4; ++k) put(k, 40);
+    put(5, 9000);  // does not fit: opens sector 1
+    for (int n = 0; n < 4; ++n) put(static_cast<Key>(6 + n % 2), 100);
+  };
+  uint64_t reads = 0;
+  {
+    RamFlash<16384, 4> flash(EccConfig(8));
+    FlashPartition partition(flash);
+    Shadow shadow;
+    build(partition, shadow);
+    flash.ResetCounters();
+    KeyValueStore<16> kvs(partition);
+    ASSERT_EQ(kvs.Init(), Status::Ok());
+    ASSERT_TRUE(test::MatchesShadow(kvs, shadow));
+    reads = flash.counters().read_calls;
+  }
+  int failures = 0;
+  for (uint64_t n = 0; n < reads; ++n) {
+    RamFlash<16384, 4> flash(EccConfig(8));
+    FlashPartition partition(flash);
+    Shadow shadow;
+    build(partition, shadow);
+    {
+      KeyValueStore<16> kvs(partition);
+      flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n),
+                     Status::DataLoss());
+      const Status init = kvs.Init();
+      flash.ClearFaults();
+      EXPECT_TRUE(init.ok() || init.IsInternal()) << init.str();
+      if (init.ok()) {
+        const auto now = test::MatchesShadow(kvs, shadow);
+        if (!now && failures < 3) {
+          ADD_FAILURE() << "read " << n
+                        << ", right after Init: " << now.message();
+        }
+        shadow[20] = "twenty";
+        const Status put = kvs.Put(20, Bytes(shadow[20]));
+        EXPECT_EQ(put, Status::Ok()) << "read " << n;
+        if (!put.ok()) shadow.erase(20);
+        EXPECT_EQ(kvs.FullMaintenance(), Status::Ok()) << "read " << n;
+      }
+    }
+    KeyValueStore<16> again(partition);
+    ASSERT_EQ(again.Init(), Status::Ok()) << "read " << n;
+    const auto match = test::MatchesShadow(again, shadow);
+    if (!match && failures++ < 3) {
+      ADD_FAILURE() << "read " << n
+                    << ", after a write and a remount: " << match.message();
+    }
+  }
+  EXPECT_EQ(failures, 0) << "of " << reads << " reads";
+}
+
 }  // namespace
 }  // namespace cairn::kvs

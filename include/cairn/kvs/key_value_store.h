@@ -191,6 +191,7 @@ class Store {
 
   Status GetExact(Key key, std::span<std::byte> out) const;
   Status ReadAt(size_t address, std::span<std::byte> out) const;
+  Result<bool> IsErasedAt(size_t address, size_t size) const;
   Status Prepare();
 
   // Geometry.
