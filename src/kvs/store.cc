@@ -424,8 +424,9 @@ Status Store::ReadGoodCopy(uint32_t& loc, Key key, Entry& e,
     // `e` has the newest copy's size code and checksum (a copy that takes
     // over matches them).
     Entry copy;
-    if (!ReadEntry(older, key, copy).ok() ||
-        copy.header.size_code != e.header.size_code ||
+    const Status read = ReadEntry(older, key, copy);
+    if (read.IsInternal() || read.IsUnavailable()) return read;
+    if (!read.ok() || copy.header.size_code != e.header.size_code ||
         copy.header.crc != e.header.crc) {
       return s;
     }
@@ -967,7 +968,8 @@ Status Store::RepairSlot(uint32_t sector, uint32_t slot, size_t value_end,
     FlipBit(fixed.data(), bit);
     Status s = ReadSlot(sector, slot, value_end, fixed, *into);
     if (s.ok()) s = CheckValue(*into, {}, 0);
-    if (s.IsUnavailable()) return s;
+    // A read that failed says nothing about this correction.
+    if (s.IsUnavailable() || s.IsInternal()) return s;
     if (!s.ok()) continue;
     if (into == &e) {
       into = &other;
@@ -1163,7 +1165,7 @@ Status Store::ScanSector(Mount& m, uint32_t sector, uint32_t limit, bool active,
     bool repaired = read.ok() && e.repaired;
     if (!read.ok() && !(may_be_torn = may_be_torn || last_of_active())) {
       read = RepairSlot(sector, slot, value_end, raw, e);
-      if (read.IsUnavailable()) return read;
+      if (read.IsUnavailable() || read.IsInternal()) return read;
       repaired = read.ok();
     }
     if (repaired) {
@@ -1293,7 +1295,10 @@ Status Store::FormatAll(Clear clear, uint32_t first) {
                         : clear == Clear::kRecycle
                             ? Recycle(s)
                             : WriteFormat(s, clear == Clear::kWipe);
-      if (st.IsUnavailable()) return st;
+      // INTERNAL after the erase pass: a format unit's read-back failed,
+      // which says nothing about the sector (a failed program or erase is
+      // DATA_LOSS there): stop, as a power cut would, and mark nothing.
+      if (st.IsUnavailable() || (pass == 1 && st.IsInternal())) return st;
       if (!st.ok()) MarkBad(s);
     }
   }
@@ -1417,13 +1422,14 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
 // Copies the value region of entry `from` (not empty) to `at`, byte for
 // byte, and stores its tail byte in `tail`. Units that do not read
 // (DATA_LOSS: an ECC error in a value) are left erased: the copy fails its
-// checksum as the value did. Apart from
+// checksum as the value did, and is sealed. Apart from
 // AppendEntry so that the copy buffer is on the stack only while a reclaim
 // copies.
 Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
   std::array<std::byte, kCopyChunk> chunk;
   const size_t unit = partition_->alignment();
   const size_t step = kCopyChunk / unit * unit;
+  bool damaged = false;
   for (size_t pos = 0; pos < from.region; pos += step) {
     const std::span<std::byte> part =
         std::span(chunk).first(std::min(step, from.region - pos));
@@ -1435,6 +1441,7 @@ Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
       const Status alone = ReadAt(from.value_address + pos + u, one);
       if (alone.IsDataLoss()) {
         std::fill(one.begin(), one.end(), partition_->erased_value());
+        damaged = true;
       } else {
         CAIRN_TRY(alone);
       }
@@ -1443,8 +1450,10 @@ Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
     CAIRN_TRY(ProgramVerified(at + pos, part));
   }
   // The tail byte lies in the region's last alignment unit, so in the last
-  // chunk, which starts at a multiple of `step`.
-  tail = chunk[TailOffset(from) % step];
+  // chunk, which starts at a multiple of `step`. A damaged copy counts as
+  // one whose tail byte is erased: a seal follows it, or mount would take
+  // it for a torn write if it stayed last, and drop the key.
+  tail = damaged ? partition_->erased_value() : chunk[TailOffset(from) % step];
   return Status::Ok();
 }
 
@@ -1736,7 +1745,8 @@ Status Store::FreeOldest() {
   CAIRN_TRY(MoveLive(oldest, nullptr));
   --data_sectors_;
   const Status s = Recycle(oldest);
-  if (s.IsUnavailable()) return s;
+  // INTERNAL: a read failed (see FormatAll); the sector is free either way.
+  if (s.IsUnavailable() || s.IsInternal()) return s;
   if (!s.ok()) MarkBad(oldest);
   return Status::Ok();
 }

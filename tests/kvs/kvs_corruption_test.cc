@@ -745,6 +745,61 @@ TEST_F(KvsCorruptionTest, ReadErrorDuringInitNeverMisleads) {
             << " refused, " << degraded << " mounted degraded" << std::endl;
 }
 
+// A slot header with one flipped bit in a closed sector (a retention error)
+// is corrected at mount: RepairSlot tries the single-bit corrections and
+// the value's checksum confirms one, so every key reads its value. But
+// RepairSlot skips every candidate whose ReadSlot or CheckValue fails for
+// any reason but UNAVAILABLE, so a one-off INTERNAL from the driver while it
+// reads the confirming value makes the slot damage: its key and every key
+// after it in that sector are marked lost (ApplyDamaged), while the damaged
+// slot's own key (its header does not decode) keeps its older entry from
+// sector 0: Init() returns OK and key 4 reads its previous value as OK.
+// Writes that turn the ring then copy that stale entry forward, so it stays
+// the newest for good (bug 92). A failed read says nothing about the slot:
+// mount must fail with INTERNAL or correct the header.
+TEST_F(KvsCorruptionTest,
+       ReadErrorWhileRepairingAHeaderNeverServesAStaleValue) {
+  Build();
+  const SlotInfo four = Slots(1)[4];
+  ASSERT_EQ(four.header.key, 4u);
+  flash_.FlipBit(four.header_address, 0);
+  flash_.ResetCounters();
+  Remount();
+  ASSERT_EQ(init_, Status::Ok());
+  ASSERT_TRUE(NoWrongData(*kvs_, shadow_, {}));  // corrected
+  const uint64_t reads = flash_.counters().read_calls;
+  int failures = 0;
+  for (uint32_t n = 0; n < reads; ++n) {
+    Build();
+    flash_.FlipBit(four.header_address, 0);
+    flash_.FailNext(FlashOp::kRead, n, Status::Internal());
+    Remount();
+    flash_.ClearFaults();
+    if (!init_.ok()) {
+      EXPECT_EQ(init_, Status::Internal()) << "read " << n;
+      continue;
+    }
+    const auto now = NoWrongData(*kvs_, shadow_, {});
+    // The store writes on (enough to turn the ring once).
+    for (int i = 0; i < 40; ++i) {
+      const std::string v = MakeValue(100, 500 + i);
+      ASSERT_EQ(kvs_->Put(30 + i % 3, Bytes(v)), Status::Ok()) << "read " << n;
+      shadow_[30 + i % 3] = v;
+    }
+    Remount();
+    ASSERT_EQ(init_, Status::Ok()) << "read " << n;
+    const auto later = NoWrongData(*kvs_, shadow_, {});
+    if ((!now || !later) && failures++ < 3) {
+      ADD_FAILURE() << "read " << n
+                    << " failed during mount: " << (now ? "" : now.message())
+                    << " / after writes "
+                    << "that turn the ring and a clean remount: "
+                    << (later ? "" : later.message());
+    }
+  }
+  EXPECT_EQ(failures, 0) << "of " << reads << " reads";
+}
+
 // ------------------------------------------------- program and erase errors
 
 // A workload of puts that turns the ring about twice, with one flash call of
