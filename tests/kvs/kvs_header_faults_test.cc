@@ -777,9 +777,13 @@ TEST(KvsHeaderFaultReview3Test, DeadSectorBeforeTheNewestWithFlips) {
 // uncorrectable ECC error on read): a program cut by a power loss leaves an
 // ECC word that fails every read until its sector is erased. Here the word
 // at `ecc_bad` (8 bytes) reads DATA_LOSS until its sector is erased.
-class EccFlash : public RamFlash<1024, 4> {
+template <size_t kSector>
+class WordEccFlash : public RamFlash<kSector, 4> {
  public:
   static constexpr size_t kNone = ~size_t{0};
+  explicit WordEccFlash(
+      const RamFlashBase::Config& config = RamFlashBase::Config())
+      : RamFlash<kSector, 4>(config) {}
   size_t ecc_bad = kNone;
 
  protected:
@@ -792,13 +796,14 @@ class EccFlash : public RamFlash<1024, 4> {
   }
   Status DoErase(size_t first, size_t count) override {
     const Status s = RamFlashBase::DoErase(first, count);
-    if (s.ok() && ecc_bad != kNone && first <= ecc_bad / 1024 &&
-        ecc_bad / 1024 < first + count) {
+    if (s.ok() && ecc_bad != kNone && first <= ecc_bad / kSector &&
+        ecc_bad / kSector < first + count) {
       ecc_bad = kNone;
     }
     return s;
   }
 };
+using EccFlash = WordEccFlash<1024>;
 
 // Fills a 4-sector store until the ring has wrapped; returns the sector
 // holding the newest activation.
@@ -1209,28 +1214,8 @@ TEST(KvsEccReviewTest, ReplacementCutInTheLastEraseStillMounts) {
 // A 4 x 16 KiB flash (extended values) whose unit at `ecc_bad` (alignment 8)
 // reads DATA_LOSS until its sector is erased: an uncorrectable ECC error in
 // a committed value (a retention error).
-class BigEccFlash : public RamFlash<16384, 4> {
- public:
-  static constexpr size_t kNone = ~size_t{0};
-  BigEccFlash() : RamFlash<16384, 4>(EccConfig(8)) {}
-  size_t ecc_bad = kNone;
-
- protected:
-  Status DoRead(size_t address, std::span<std::byte> out) override {
-    if (ecc_bad != kNone && address < ecc_bad + 8 &&
-        ecc_bad < address + out.size()) {
-      return Status::DataLoss();
-    }
-    return RamFlashBase::DoRead(address, out);
-  }
-  Status DoErase(size_t first, size_t count) override {
-    const Status s = RamFlashBase::DoErase(first, count);
-    if (s.ok() && ecc_bad != kNone && first <= ecc_bad / 16384 &&
-        ecc_bad / 16384 < first + count) {
-      ecc_bad = kNone;
-    }
-    return s;
-  }
+struct BigEccFlash : WordEccFlash<16384> {
+  BigEccFlash() : WordEccFlash<16384>(EccConfig(8)) {}
 };
 
 // An extended value (9,000 bytes: a value region of 9,008 bytes, its size
@@ -1292,56 +1277,6 @@ TEST(KvsEcc2ReviewTest, UnreadableEndOfAnExtendedValueDoesNotCostOtherKeys) {
       EXPECT_EQ(got, value) << "key " << key;
     }
   }
-}
-
-// A one-off DATA_LOSS from the driver (a read that fails once and then
-// reads fine) anywhere in a reclaim that carries an extended value. With
-// INTERNAL the reclaim fails and nothing is lost
-// (KvsRemountTest.ReadErrorDuringReclaimNeverLosesAnExtendedValue); with
-// DATA_LOSS on the size word's read, ReadSlot returns DATA_LOSS (ReadAt
-// keeps it since bug 80's fix), CopyEntry takes the entry for unreadable
-// and carries the key forward as a lost marker: DATA_LOSS for good, from
-// a read that would have succeeded the second time (bug 86: every read of
-// stored bytes now reads a DATA_LOSS again before it believes it).
-TEST(KvsEcc2ReviewTest, OneOffDataLossDuringReclaimNeverLosesAnExtendedValue) {
-  const auto build = [](KeyValueStore<8>& kvs, Shadow& shadow) {
-    ASSERT_EQ(kvs.Init(), Status::Ok());
-    for (int i = 0; i < 3; ++i) {  // key 1, then key 2 fills the ring
-      const Key k = i == 0 ? 1 : 2;
-      shadow[k] = MakeValue(9000, i);
-      ASSERT_EQ(kvs.Put(k, Bytes(shadow[k])), Status::Ok());
-    }
-  };
-  uint64_t reads = 0;
-  {
-    RamFlash<16384, 4> flash(EccConfig(8));
-    FlashPartition partition(flash);
-    KeyValueStore<8> kvs(partition);
-    Shadow shadow;
-    build(kvs, shadow);
-    flash.ResetCounters();
-    ASSERT_EQ(kvs.ReclaimOne(), Status::Ok());
-    ASSERT_GT(flash.counters().sector_erases, 0u) << "nothing reclaimed";
-    reads = flash.counters().read_calls;
-  }
-  int failures = 0;
-  for (uint64_t n = 0; n < reads; ++n) {
-    RamFlash<16384, 4> flash(EccConfig(8));
-    FlashPartition partition(flash);
-    KeyValueStore<8> kvs(partition);
-    Shadow shadow;
-    build(kvs, shadow);
-    flash.FailNext(FlashOp::kRead, static_cast<uint32_t>(n),
-                   Status::DataLoss());
-    kvs.ReclaimOne().IgnoreError();
-    flash.ClearFaults();
-    KeyValueStore<8> again(partition);
-    ASSERT_EQ(again.Init(), Status::Ok()) << "read " << n;
-    const auto match = test::MatchesShadow(again, shadow);
-    if (!match && failures++ < 3)
-      ADD_FAILURE() << "read " << n << ": " << match.message();
-  }
-  EXPECT_EQ(failures, 0) << "of " << reads << " reads";
 }
 
 // A one-off DATA_LOSS from the driver during a mount (the read fails once,
