@@ -1422,14 +1422,15 @@ Status Store::AppendEntry(Cursor& t, const SlotHeader& h,
 // Copies the value region of entry `from` (not empty) to `at`, byte for
 // byte, and stores its tail byte in `tail`. Units that do not read
 // (DATA_LOSS: an ECC error in a value) are left erased: the copy fails its
-// checksum as the value did, and is sealed. Apart from
-// AppendEntry so that the copy buffer is on the stack only while a reclaim
+// checksum as the value did. A copy that fails its checksum is sealed. Apart
+// from AppendEntry so that the copy buffer is on the stack only while a reclaim
 // copies.
 Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
   std::array<std::byte, kCopyChunk> chunk;
   const size_t unit = partition_->alignment();
   const size_t step = kCopyChunk / unit * unit;
-  bool damaged = false;
+  // The value's checksum, over the bytes copied (no extra read).
+  uint16_t crc = format::EntryCrcSeed(from.header.key, from.header.size_code);
   for (size_t pos = 0; pos < from.region; pos += step) {
     const std::span<std::byte> part =
         std::span(chunk).first(std::min(step, from.region - pos));
@@ -1441,19 +1442,23 @@ Status Store::CopyValue(const Entry& from, size_t at, std::byte& tail) const {
       const Status alone = ReadAt(from.value_address + pos + u, one);
       if (alone.IsDataLoss()) {
         std::fill(one.begin(), one.end(), partition_->erased_value());
-        damaged = true;
       } else {
         CAIRN_TRY(alone);
       }
     }
     if (!read.IsDataLoss()) CAIRN_TRY(read);
+    if (pos < from.size) {
+      crc = Crc16::Update(crc,
+                          part.first(std::min(part.size(), from.size - pos)));
+    }
     CAIRN_TRY(ProgramVerified(at + pos, part));
   }
   // The tail byte lies in the region's last alignment unit, so in the last
   // chunk, which starts at a multiple of `step`. A damaged copy counts as
   // one whose tail byte is erased: a seal follows it, or mount would take
   // it for a torn write if it stayed last, and drop the key.
-  tail = damaged ? partition_->erased_value() : chunk[TailOffset(from) % step];
+  tail = crc != from.header.crc ? partition_->erased_value()
+                                : chunk[TailOffset(from) % step];
   return Status::Ok();
 }
 
@@ -1744,7 +1749,10 @@ Status Store::FreeOldest() {
   // sector).
   CAIRN_TRY(MoveLive(oldest, nullptr));
   --data_sectors_;
-  const Status s = Recycle(oldest);
+  // A failed erase or program is tried once more before the sector is
+  // condemned, as ActivateOrRemount does.
+  Status s = Recycle(oldest);
+  if (s.IsDataLoss()) s = Recycle(oldest);
   // INTERNAL: a read failed (see FormatAll); the sector is free either way.
   if (s.IsUnavailable() || s.IsInternal()) return s;
   if (!s.ok()) MarkBad(oldest);

@@ -1529,5 +1529,121 @@ TEST(KvsEcc3ReviewTest, UnreadableValueCopiedLastStillReadsDataLoss) {
   }
 }
 
+// ---- from the fourth review of the ECC mode (bugs 93, 94) ----
+
+// Bug 91's fix seals a reclaim copy only when some of its units did not
+// read (CopyValue: DATA_LOSS left erased). A value that reads cleanly but
+// fails its checksum (a retention error that flipped a bit, or on flash
+// with ECC the erased word an earlier reclaim left for a word that did not
+// read) is copied byte for byte with its own, non-erased tail byte, so no
+// seal follows it. Copied last into the sector that becomes active, it is
+// the active sector's last entry, and the next mount holds that entry to
+// its checksum (ScanSector), takes the failed checksum for a torn write and
+// rolls it back; the original went with the retired sector: the key reads
+// NOT_FOUND instead of DATA_LOSS after a plain reboot, as if it had never
+// been written (bug 93: the copy now checks the value's checksum on the
+// bytes it copies, and seals a copy that fails it).
+TEST(KvsEcc4ReviewTest, DamagedButReadableValueCopiedLastStillReadsDataLoss) {
+  RamFlash<1024, 4> flash;
+  FlashPartition partition(flash);
+  Options options;
+  options.reclaim_on_put = false;
+  KeyValueStore<16> kvs(partition, options);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  // Key 1 first: slot 0 of sector 0, its value the sector's last 40 bytes.
+  ASSERT_EQ(kvs.Put(1, Bytes(MakeValue(40, 1))), Status::Ok());
+  Shadow shadow;
+  for (int i = 0;; ++i) {
+    ASSERT_LT(i, 200);
+    const Key k = static_cast<Key>(2 + i % 4);
+    const std::string v = MakeValue(40, 100 + i);
+    const Status put = kvs.Put(k, Bytes(v));
+    if (put.IsResourceExhausted()) break;
+    ASSERT_EQ(put, Status::Ok());
+    shadow[k] = v;
+  }
+  flash.FlipBit(1024 - 40 + 3, 5);  // a retention error in key 1's value
+  std::string got;
+  ASSERT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
+  ASSERT_EQ(kvs.ReclaimOne(), Status::Ok());
+  ASSERT_EQ(test::ScanSlots(partition, flash.bytes(), 0).size(), 0u)
+      << "sector 0 was not reclaimed";
+  EXPECT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
+  KeyValueStore<16> again(partition, options);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_EQ(GetString(again, 1, got).status(), Status::DataLoss())
+      << "the damaged key vanished at the remount";
+  for (const auto& [key, value] : shadow) {
+    ASSERT_EQ(GetString(again, key, got).status(), Status::Ok()) << key;
+    EXPECT_EQ(got, value) << "key " << key;
+  }
+}
+
+// A sector whose erase always fails (worn out) and a one-off failed
+// program. When the retire of a full ring cannot recycle its victim (here
+// sector 0, whose erase fails), ActivateOrRemount() marks the victim bad and
+// calls FreeOldest() to make a free sector again. FreeOldest() recycles the
+// oldest data sector once and marks it bad on any failure but UNAVAILABLE
+// and INTERNAL: a single failed program of its format unit (a glitch that
+// ActivateOrRemount gives a second chance everywhere else: the victim's
+// Recycle() is tried twice, a new sector is erased again before it is
+// condemned) marks a healthy sector bad on flash for good, and the store
+// loses a second sector of room (bug 94). A one-off failure must not condemn
+// a sector.
+class WornSectorFlash : public RamFlash<1024, 5> {
+ public:
+  uint32_t worn = 99;  // this sector's erases fail
+
+ protected:
+  Status DoErase(size_t first, size_t count) override {
+    if (first <= worn && worn < first + count) return Status::DataLoss();
+    return RamFlashBase::DoErase(first, count);
+  }
+};
+
+TEST(KvsEcc4ReviewTest, OneOffProgramFailureInFreeOldestMarksNoSectorBad) {
+  const auto value = [](int i) {
+    return MakeValue(20 + (i * 7) % 50, 1000 + i);
+  };
+  const auto key = [](int i) { return static_cast<Key>(1 + i % 5); };
+  int failures = 0;
+  for (int p = 50; p < 120; ++p) {
+    for (uint32_t n = 0; n < 40; ++n) {
+      WornSectorFlash flash;
+      FlashPartition partition(flash);
+      KeyValueStore<16> kvs(partition);
+      ASSERT_EQ(kvs.Init(), Status::Ok());
+      for (int i = 0; i < p; ++i) {
+        if (i == 50) flash.worn = 0;
+        ASSERT_EQ(kvs.Put(key(i), Bytes(value(i))), Status::Ok()) << i;
+      }
+      const size_t bad_before = kvs.GetStats().bad_sectors;
+      flash.ResetCounters();
+      flash.FailNext(FlashOp::kProgram, n, Status::DataLoss());
+      kvs.Put(key(p), Bytes(value(p))).IgnoreError();
+      const bool fired = flash.counters().program_calls > n;
+      flash.ClearFaults();
+      if (!fired) break;
+      // Sector 0 may be marked bad (its erase does fail); no other.
+      const size_t bad = kvs.GetStats().bad_sectors;
+      KeyValueStore<16> again(partition);
+      ASSERT_EQ(again.Init(), Status::Ok());
+      bool healthy_marked = bad > 1;
+      for (uint32_t sec = 1; sec < 5; ++sec) {
+        healthy_marked |=
+            std::all_of(flash.bytes().begin() + sec * 1024,
+                        flash.bytes().begin() + sec * 1024 + 8,
+                        [](std::byte b) { return b == std::byte{0}; });
+      }
+      if (healthy_marked && failures++ < 3) {
+        ADD_FAILURE() << "put " << p << ", program " << n << ": " << bad_before
+                      << " bad before, " << bad
+                      << " after; a healthy sector is marked bad on flash";
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0);
+}
+
 }  // namespace
 }  // namespace cairn::kvs
