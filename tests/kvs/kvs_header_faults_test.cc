@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -1484,6 +1485,46 @@ TEST(KvsEcc3ReviewTest, OneOffReadFailureInAReclaimNeverDropsTheGoodCopy) {
   EXPECT_EQ(failures, 0) << "of " << reads << " reads";
 }
 
+// Key 1 first (slot 0 of sector 0, its value the sector's last 40 bytes),
+// then other keys until the ring is full; `damage` harms key 1's value,
+// which then reads DATA_LOSS. A reclaim of sector 0 copies key 1 last into
+// the sector that becomes active: after it, and after a remount, key 1
+// still reads DATA_LOSS and every other key its value.
+void ExpectDamagedValueCopiedLastReadsDataLoss(
+    RamFlash<1024, 4>& flash, const std::function<void()>& damage) {
+  FlashPartition partition(flash);
+  Options options;
+  options.reclaim_on_put = false;
+  KeyValueStore<16> kvs(partition, options);
+  ASSERT_EQ(kvs.Init(), Status::Ok());
+  ASSERT_EQ(kvs.Put(1, Bytes(MakeValue(40, 1))), Status::Ok());
+  Shadow shadow;
+  for (int i = 0;; ++i) {
+    ASSERT_LT(i, 200);
+    const Key k = static_cast<Key>(2 + i % 4);
+    const std::string v = MakeValue(40, 100 + i);
+    const Status put = kvs.Put(k, Bytes(v));
+    if (put.IsResourceExhausted()) break;
+    ASSERT_EQ(put, Status::Ok());
+    shadow[k] = v;
+  }
+  damage();
+  std::string got;
+  ASSERT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
+  ASSERT_EQ(kvs.ReclaimOne(), Status::Ok());
+  ASSERT_EQ(test::ScanSlots(partition, flash.bytes(), 0).size(), 0u)
+      << "sector 0 was not reclaimed";
+  EXPECT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
+  KeyValueStore<16> again(partition, options);
+  ASSERT_EQ(again.Init(), Status::Ok());
+  EXPECT_EQ(GetString(again, 1, got).status(), Status::DataLoss())
+      << "the damaged key vanished at the remount";
+  for (const auto& [key, value] : shadow) {
+    ASSERT_EQ(GetString(again, key, got).status(), Status::Ok()) << key;
+    EXPECT_EQ(got, value) << "key " << key;
+  }
+}
+
 // Bug 81's fix copies a value whose ECC word does not read with that word
 // left erased, "so it fails its checksum as the original did and the key
 // still reads DATA_LOSS". But when the reclaim's copy is the last entry of
@@ -1496,37 +1537,9 @@ TEST(KvsEcc3ReviewTest, OneOffReadFailureInAReclaimNeverDropsTheGoodCopy) {
 // no power cut (bug 91: such a copy is now sealed).
 TEST(KvsEcc3ReviewTest, UnreadableValueCopiedLastStillReadsDataLoss) {
   EccFlash flash;
-  FlashPartition partition(flash);
-  Options options;
-  options.reclaim_on_put = false;
-  KeyValueStore<16> kvs(partition, options);
-  ASSERT_EQ(kvs.Init(), Status::Ok());
-  // Key 1 first: slot 0 of sector 0, its value the sector's last 40 bytes.
-  ASSERT_EQ(kvs.Put(1, Bytes(MakeValue(40, 1))), Status::Ok());
-  Shadow shadow;
-  for (int i = 0;; ++i) {
-    ASSERT_LT(i, 200);
-    const Key k = static_cast<Key>(2 + i % 4);
-    const std::string v = MakeValue(40, 100 + i);
-    const Status put = kvs.Put(k, Bytes(v));
-    if (put.IsResourceExhausted()) break;
-    ASSERT_EQ(put, Status::Ok());
-    shadow[k] = v;
-  }
-  flash.ecc_bad = 1024 - 40;  // key 1's first value word stops reading
-  std::string got;
-  ASSERT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
-  ASSERT_EQ(kvs.ReclaimOne(), Status::Ok());
-  ASSERT_EQ(flash.ecc_bad, EccFlash::kNone) << "sector 0 was not reclaimed";
-  EXPECT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
-  KeyValueStore<16> again(partition, options);
-  ASSERT_EQ(again.Init(), Status::Ok());
-  EXPECT_EQ(GetString(again, 1, got).status(), Status::DataLoss())
-      << "the damaged key vanished at the remount";
-  for (const auto& [key, value] : shadow) {
-    ASSERT_EQ(GetString(again, key, got).status(), Status::Ok()) << key;
-    EXPECT_EQ(got, value) << "key " << key;
-  }
+  // Key 1's first value word stops reading.
+  ExpectDamagedValueCopiedLastReadsDataLoss(
+      flash, [&flash] { flash.ecc_bad = 1024 - 40; });
 }
 
 // ---- from the fourth review of the ECC mode (bugs 93, 94) ----
@@ -1545,38 +1558,9 @@ TEST(KvsEcc3ReviewTest, UnreadableValueCopiedLastStillReadsDataLoss) {
 // bytes it copies, and seals a copy that fails it).
 TEST(KvsEcc4ReviewTest, DamagedButReadableValueCopiedLastStillReadsDataLoss) {
   RamFlash<1024, 4> flash;
-  FlashPartition partition(flash);
-  Options options;
-  options.reclaim_on_put = false;
-  KeyValueStore<16> kvs(partition, options);
-  ASSERT_EQ(kvs.Init(), Status::Ok());
-  // Key 1 first: slot 0 of sector 0, its value the sector's last 40 bytes.
-  ASSERT_EQ(kvs.Put(1, Bytes(MakeValue(40, 1))), Status::Ok());
-  Shadow shadow;
-  for (int i = 0;; ++i) {
-    ASSERT_LT(i, 200);
-    const Key k = static_cast<Key>(2 + i % 4);
-    const std::string v = MakeValue(40, 100 + i);
-    const Status put = kvs.Put(k, Bytes(v));
-    if (put.IsResourceExhausted()) break;
-    ASSERT_EQ(put, Status::Ok());
-    shadow[k] = v;
-  }
-  flash.FlipBit(1024 - 40 + 3, 5);  // a retention error in key 1's value
-  std::string got;
-  ASSERT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
-  ASSERT_EQ(kvs.ReclaimOne(), Status::Ok());
-  ASSERT_EQ(test::ScanSlots(partition, flash.bytes(), 0).size(), 0u)
-      << "sector 0 was not reclaimed";
-  EXPECT_EQ(GetString(kvs, 1, got).status(), Status::DataLoss());
-  KeyValueStore<16> again(partition, options);
-  ASSERT_EQ(again.Init(), Status::Ok());
-  EXPECT_EQ(GetString(again, 1, got).status(), Status::DataLoss())
-      << "the damaged key vanished at the remount";
-  for (const auto& [key, value] : shadow) {
-    ASSERT_EQ(GetString(again, key, got).status(), Status::Ok()) << key;
-    EXPECT_EQ(got, value) << "key " << key;
-  }
+  // A retention error in key 1's value.
+  ExpectDamagedValueCopiedLastReadsDataLoss(
+      flash, [&flash] { flash.FlipBit(1024 - 40 + 3, 5); });
 }
 
 // A sector whose erase always fails (worn out) and a one-off failed
